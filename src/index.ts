@@ -1,0 +1,13 @@
+/**
+ * electron-datasocket for Node ≥ 20 and the Electron main process.
+ *
+ * ```ts
+ * import { DataSocket } from 'electron-datasocket';
+ * const server = DataSocket.listen((connection) => true, 'my-app');
+ * const client = DataSocket.connect('my-app').on('connect', () => client.send({ hello: 'world' }));
+ * ```
+ */
+export { DataSocket, type ConnectOptions, type ListenOptions } from './main/data-socket.js';
+export { DataSocketError, ErrorCode, type DataSocketErrorCode } from './shared/errors.js';
+export type { DataSocketOptions } from './shared/options.js';
+export type { Acceptor, DataSocketAddress, DataSocketEvents, DataSocketState } from './shared/socket-core.js';

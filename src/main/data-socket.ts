@@ -1,0 +1,136 @@
+/**
+ * The public DataSocket for Node and Electron main: `connect` and `listen` over
+ * local sockets or TCP, on the shared core. Values are encoded and decoded here,
+ * in this process.
+ */
+import type net from 'node:net';
+import type tls from 'node:tls';
+import { asDataSocketError, ErrorCode, invalidArgument } from '../shared/errors.js';
+import { parseEndpointArgs, resolveOptions, type DataSocketOptions, type ResolvedOptions } from '../shared/options.js';
+import { DataSocketCore, runAcceptor, type Acceptor, type DataSocketAddress, type Role } from '../shared/socket-core.js';
+import { Connection } from './connection.js';
+import { dial } from './dial.js';
+import { ensureSocketDirectory, resolveTarget, type Target } from './endpoint.js';
+import { listen, type PendingConnection } from './listener.js';
+
+/** Options of `DataSocket.connect`; `tls` takes node:tls connect options. */
+export type ConnectOptions = DataSocketOptions<tls.ConnectionOptions>;
+/** Options of `DataSocket.listen`; `tls` takes node:tls server options (`key`, `cert`, …). */
+export type ListenOptions = DataSocketOptions<tls.TlsOptions>;
+
+const CONSTRUCT = Symbol('DataSocket.construct');
+const EMPTY = new Uint8Array(0);
+
+/** A carrier for the time before a socket has a connection: it only knows how to stop. */
+function stopper(stop: () => void) {
+  return { blocked: true, transmit(): void {}, end: stop, destroy: stop };
+}
+
+/**
+ * Sends values to another process over a local socket (a named pipe on Windows)
+ * or TCP. Make one with {@link DataSocket.connect} or {@link DataSocket.listen}.
+ */
+export class DataSocket extends DataSocketCore {
+  /** @internal Use `DataSocket.connect` or `DataSocket.listen`. */
+  constructor(construct: typeof CONSTRUCT, role: Role, options: ResolvedOptions, address: DataSocketAddress) {
+    if (construct !== CONSTRUCT) throw invalidArgument('use DataSocket.connect() or DataSocket.listen() to make a DataSocket');
+    super(role, options, address);
+  }
+
+  /**
+   * Connects to a listener: `connect(name)` for a local socket (a bare name or an
+   * absolute path), `connect(host, port)` for TCP. The socket starts `connecting`;
+   * `connect` follows once the listener accepted. Wrong arguments throw
+   * ERR_DATASOCKET_INVALID_ARGUMENT; anything later arrives as `error`, then `close`.
+   */
+  static connect(name: string, port?: number | ConnectOptions, options?: ConnectOptions): DataSocket {
+    const parsed = parseEndpointArgs(name, port, options, false);
+    const resolved = resolveOptions(parsed.options, true);
+    const target = resolveTarget(parsed.endpoint);
+    const socket = new DataSocket(CONSTRUCT, 'client', resolved, addressOf(target));
+    socket.#dial(target, (parsed.options as ConnectOptions | undefined)?.tls);
+    return socket;
+  }
+
+  /**
+   * Listens: `listen(acceptor, name)` for a local socket, `listen(acceptor, host, port)`
+   * for TCP (port 0 picks a free one; see `address.port` after `listening`). `acceptor`
+   * decides on each incoming connection after its handshake.
+   */
+  static listen(acceptor: Acceptor<DataSocket>, name: string, port?: number | ListenOptions, options?: ListenOptions): DataSocket {
+    if (typeof acceptor !== 'function') throw invalidArgument('the acceptor must be a function (connection) => boolean | Promise<boolean>');
+    const parsed = parseEndpointArgs(name, port, options, true);
+    const resolved = resolveOptions(parsed.options, true);
+    const target = resolveTarget(parsed.endpoint);
+    const listener = new DataSocket(CONSTRUCT, 'listener', resolved, addressOf(target));
+    const listening = listen(target, resolved, (parsed.options as ListenOptions | undefined)?.tls, {
+      bound: (address) => {
+        listener.setAddress(address);
+        listener.bound();
+      },
+      failed: (error) => listener.fail(error),
+      incoming: (pending) => listener.#incoming(pending, acceptor),
+    });
+    listener.attach(
+      stopper(() => {
+        listening.close();
+        queueMicrotask(() => listener.ended());
+      }),
+    );
+    return listener;
+  }
+
+  #dial(target: Target, tlsOptions: tls.ConnectionOptions | undefined): void {
+    if (target.kind === 'local' && target.dir !== undefined) {
+      try {
+        ensureSocketDirectory(target.dir, false);
+      } catch (error) {
+        queueMicrotask(() => this.fail(asDataSocketError(error, ErrorCode.PROTOCOL)));
+        return;
+      }
+    }
+    const dialing = dial(target, this.options, tlsOptions, {
+      accepted: (socket, rest) => this.#adopt(socket, rest),
+      failed: (error) => this.fail(error),
+    });
+    this.attach(stopper(() => dialing.abort()));
+  }
+
+  #incoming(pending: PendingConnection, acceptor: Acceptor<DataSocket>): void {
+    const connection = new DataSocket(CONSTRUCT, 'accepted', this.options, pending.address);
+    connection.attach(stopper(() => pending.refuse()));
+    pending.onGone = () => connection.drop();
+    runAcceptor(acceptor, connection, this.options.acceptTimeoutMs, (accepted) => {
+      if (connection.state !== 'connecting') {
+        pending.refuse();
+        return;
+      }
+      if (!accepted) {
+        pending.refuse();
+        connection.drop();
+        return;
+      }
+      const socket = pending.accept();
+      if (socket === null) connection.drop();
+      else connection.#adopt(socket, EMPTY);
+    });
+  }
+
+  #adopt(socket: net.Socket, rest: Uint8Array): void {
+    this.attach(
+      new Connection(socket, {
+        data: (chunk) => this.receive(chunk),
+        sent: (bytes, count) => this.sent(bytes, count),
+        resume: () => this.resume(),
+        ended: () => this.ended(),
+        failed: (error) => this.fail(error),
+      }),
+    );
+    this.opened();
+    if (rest.length > 0) this.receive(rest);
+  }
+}
+
+function addressOf(target: Target): DataSocketAddress {
+  return target.kind === 'local' ? { name: target.name, path: target.path } : { name: target.name, port: target.port };
+}

@@ -1,0 +1,124 @@
+/**
+ * Where a DataSocket lives (SPEC §5): a bare name → a socket file in the
+ * per-user directory (a named pipe on Windows), an absolute path as given, or
+ * TCP with a host and port. Also the file-system care a local socket needs:
+ * the 0700 directory owned by the user, 0600 socket files, stale-file replacement.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { DataSocketError, invalidArgument } from '../shared/errors.js';
+import type { Endpoint } from '../shared/options.js';
+
+/** A resolved endpoint: a local socket path (or pipe name), or a TCP host and port. */
+export type Target =
+  /** `dir` is the per-user directory when `name` was a bare name. */
+  | { kind: 'local'; name: string; path: string; dir: string | undefined }
+  | { kind: 'tcp'; name: string; host: string; port: number };
+
+const BARE_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+const WINDOWS_PIPE = /^\\\\[.?]\\pipe\\[^\\]/i;
+
+/** The longest socket path, in bytes, the OS accepts (sun_path minus its NUL). */
+export function maxSocketPathBytes(platform: NodeJS.Platform = process.platform): number {
+  return platform === 'linux' || platform === 'android' ? 107 : 103;
+}
+
+/** The per-user directory bare names map into (not used on Windows). */
+export function socketDirectory(env: NodeJS.ProcessEnv = process.env): string {
+  const runtime = env.XDG_RUNTIME_DIR;
+  if (runtime !== undefined && path.isAbsolute(runtime)) return path.join(runtime, 'datasocket');
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
+  return path.join(os.tmpdir(), `datasocket-${uid}`);
+}
+
+/** Maps `(name, port)` to where the socket is, checking the name. Throws ERR_DATASOCKET_INVALID_ARGUMENT. */
+export function resolveTarget(endpoint: Endpoint, platform: NodeJS.Platform = process.platform): Target {
+  const { name, port } = endpoint;
+  if (port !== undefined) {
+    if (name.length > 253 || /[\s/\\]/.test(name)) throw invalidArgument(`'${name}' is not a host name or address`);
+    return { kind: 'tcp', name, host: name, port };
+  }
+  if (platform === 'win32') {
+    if (WINDOWS_PIPE.test(name)) return { kind: 'local', name, path: name, dir: undefined };
+    if (BARE_NAME.test(name)) return { kind: 'local', name, path: `\\\\.\\pipe\\${name}`, dir: undefined };
+    throw invalidArgument(`'${name}' is neither a bare name ([A-Za-z0-9._-], 1–100 characters) nor a full \\\\.\\pipe\\ name`);
+  }
+  let socketPath: string;
+  let dir: string | undefined;
+  if (path.isAbsolute(name)) {
+    socketPath = name;
+  } else if (BARE_NAME.test(name) && name !== '.' && name !== '..') {
+    dir = socketDirectory();
+    socketPath = path.join(dir, `${name}.sock`);
+  } else {
+    throw invalidArgument(`'${name}' is neither a bare name ([A-Za-z0-9._-], 1–100 characters) nor an absolute path`);
+  }
+  const bytes = Buffer.byteLength(socketPath);
+  const limit = maxSocketPathBytes(platform);
+  if (bytes > limit) {
+    throw invalidArgument(`the socket path ${socketPath} has ${bytes} bytes; this OS allows ${limit} (use a shorter name or path)`);
+  }
+  return { kind: 'local', name, path: socketPath, dir };
+}
+
+/**
+ * Makes sure the per-user directory exists, is a real directory owned by this
+ * user and open to nobody else. Another user's directory (someone could have
+ * made it first in a shared /tmp) is refused with EACCES.
+ */
+export function ensureSocketDirectory(dir: string, create: boolean): void {
+  if (process.platform === 'win32') return;
+  if (create) {
+    try {
+      fs.mkdirSync(dir, { mode: 0o700 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(dir);
+  } catch (error) {
+    if (!create && (error as NodeJS.ErrnoException).code === 'ENOENT') return; // connect will report ENOENT for the socket
+    throw error;
+  }
+  const uid = process.getuid?.();
+  if (!stat.isDirectory() || (uid !== undefined && stat.uid !== uid)) {
+    throw new DataSocketError('EACCES', `${dir} is not a directory owned by this user; refusing to use it for sockets`, {
+      syscall: 'lstat',
+      address: dir,
+    });
+  }
+  if ((stat.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
+}
+
+/** Whether a listener answers on the local socket at `socketPath`. */
+export function probeLocalSocket(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.connect(socketPath);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
+
+/** Whether a socket file exists at `socketPath` (a regular file there is not ours to remove). */
+export function isSocketFile(socketPath: string): boolean {
+  try {
+    return fs.lstatSync(socketPath).isSocket();
+  } catch {
+    return false;
+  }
+}
+
+/** Whether binding `host` exposes the socket beyond this machine. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  if (/^::ffff:127\./.test(h)) return true;
+  return net.isIPv4(h) && h.startsWith('127.');
+}

@@ -1,0 +1,179 @@
+/**
+ * Values ⇄ frames, one encoder and one decoder per connection (msgpackr's
+ * sequential records are per-stream state). A top-level binary value (any
+ * TypedArray, DataView, ArrayBuffer, Buffer) travels as its raw bytes in a
+ * binary frame; everything else is one msgpackr value in a VALUE frame.
+ *
+ * Runs in Node and in the page: no Node or DOM imports.
+ */
+import { Packr, Unpackr } from 'msgpackr';
+import { DataSocketError, ErrorCode } from './errors.js';
+import { FRAME_HEADER_BYTES, FrameKind } from './protocol.js';
+import type { FrameWriter } from './frames.js';
+
+function refuseFunction(): never {
+  throw new DataSocketError(ErrorCode.UNSERIALIZABLE, 'a function cannot be sent');
+}
+
+// msgpackr keeps state on its options objects (structure tables), so every
+// instance gets a fresh one.
+function codecOptions() {
+  return {
+    structuredClone: true,
+    sequential: true,
+    useBigIntExtension: true,
+    int64AsType: 'bigint' as const,
+    writeFunction: refuseFunction,
+  };
+}
+
+const BINARY_KINDS: Readonly<Record<string, number>> = {
+  '[object Uint8Array]': FrameKind.UINT8ARRAY,
+  '[object ArrayBuffer]': FrameKind.ARRAYBUFFER,
+  '[object Int8Array]': FrameKind.INT8ARRAY,
+  '[object Uint8ClampedArray]': FrameKind.UINT8CLAMPEDARRAY,
+  '[object Int16Array]': FrameKind.INT16ARRAY,
+  '[object Uint16Array]': FrameKind.UINT16ARRAY,
+  '[object Int32Array]': FrameKind.INT32ARRAY,
+  '[object Uint32Array]': FrameKind.UINT32ARRAY,
+  '[object Float32Array]': FrameKind.FLOAT32ARRAY,
+  '[object Float64Array]': FrameKind.FLOAT64ARRAY,
+  '[object BigInt64Array]': FrameKind.BIGINT64ARRAY,
+  '[object BigUint64Array]': FrameKind.BIGUINT64ARRAY,
+  '[object DataView]': FrameKind.DATAVIEW,
+};
+
+const toStringTag = Object.prototype.toString;
+const RELEASE_BUFFER_BYTES = 1024 * 1024;
+
+/** The binary frame kind for `value`, or -1 if it goes through msgpackr. Works across realms. */
+function binaryKind(value: object): number {
+  const c = (value as { constructor?: unknown }).constructor;
+  if (c === Object || c === Array) return -1;
+  return BINARY_KINDS[toStringTag.call(value)] ?? -1;
+}
+
+function bytesOf(value: object, kind: number): Uint8Array {
+  if (kind === FrameKind.ARRAYBUFFER) return new Uint8Array(value as ArrayBuffer);
+  const view = value as ArrayBufferView;
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+/** Limits a send must stay within. */
+export interface EncodeLimits {
+  maxFrameBytes: number;
+  /** Bytes that may still be queued before `maxBufferedBytes` is passed. */
+  budget: number;
+}
+
+/**
+ * Turns values into frames. Throws, having written nothing:
+ * ERR_DATASOCKET_UNSERIALIZABLE (a function or Symbol inside), ERR_DATASOCKET_FRAME_TOO_LARGE,
+ * ERR_DATASOCKET_BUFFER_FULL.
+ */
+export class ValueEncoder {
+  #packr = new Packr(codecOptions());
+
+  /** Encodes `value` as one frame appended to `writer`; returns the frame's size in bytes. */
+  encode(value: unknown, writer: FrameWriter, limits: EncodeLimits): number {
+    let kind: number = FrameKind.VALUE;
+    let body: Uint8Array;
+    if (typeof value === 'object' && value !== null && (kind = binaryKind(value)) !== -1) {
+      body = bytesOf(value, kind);
+    } else {
+      kind = FrameKind.VALUE;
+      try {
+        body = this.#packr.pack(value);
+      } catch (error) {
+        this.#reset();
+        if (error instanceof DataSocketError) throw error;
+        throw new DataSocketError(ErrorCode.UNSERIALIZABLE, `the value cannot be sent: ${(error as Error)?.message ?? String(error)}`, {
+          cause: error,
+        });
+      }
+    }
+    const total = FRAME_HEADER_BYTES + body.length;
+    if (body.length > limits.maxFrameBytes || total > limits.budget) {
+      // The packer may have defined record structures the peer will never see.
+      if (kind === FrameKind.VALUE) this.#reset();
+      if (body.length > limits.maxFrameBytes) {
+        throw new DataSocketError(
+          ErrorCode.FRAME_TOO_LARGE,
+          `the value takes ${body.length} bytes, above maxFrameBytes (${limits.maxFrameBytes}); nothing was sent`,
+        );
+      }
+      throw new DataSocketError(
+        ErrorCode.BUFFER_FULL,
+        `queuing ${total} more bytes would pass maxBufferedBytes; nothing was sent (wait for 'drain' or 'sent')`,
+      );
+    }
+    writer.append(kind, body);
+    // msgpackr keeps its largest buffer for reuse; once a big value is copied out, let it go.
+    if (kind === FrameKind.VALUE && body.length > RELEASE_BUFFER_BYTES) this.#packr.useBuffer(new Uint8Array(8192));
+    return total;
+  }
+
+  // A failed pack may leave msgpackr's record table ahead of what the peer has
+  // seen. A fresh packer redefines every structure inline before using it, and
+  // the peer's decoder takes each definition as it comes, so the stream stays in step.
+  #reset(): void {
+    this.#packr = new Packr(codecOptions());
+  }
+}
+
+/** Turns frames back into values. Throws ERR_DATASOCKET_PROTOCOL on bytes that are not a valid value. */
+export class ValueDecoder {
+  readonly #unpackr = new Unpackr(codecOptions());
+
+  /** Decodes the frame body `source[start..end)` of `kind`; `owned` if `source` is exactly that body and fresh. */
+  decode(kind: number, source: Uint8Array, start: number, end: number, owned: boolean): unknown {
+    if (kind === FrameKind.VALUE) {
+      try {
+        return this.#unpackr.unpack(source.subarray(start, end));
+      } catch (error) {
+        throw new DataSocketError(ErrorCode.PROTOCOL, `the peer sent a value that cannot be decoded: ${(error as Error)?.message ?? String(error)}`, {
+          cause: error,
+        });
+      }
+    }
+    // Binary values get their own, exactly sized, aligned buffer.
+    let bytes: Uint8Array;
+    if (owned) {
+      bytes = source;
+    } else {
+      bytes = new Uint8Array(end - start);
+      bytes.set(source.subarray(start, end));
+    }
+    const buffer = bytes.buffer as ArrayBuffer;
+    switch (kind) {
+      case FrameKind.UINT8ARRAY:
+        return bytes;
+      case FrameKind.ARRAYBUFFER:
+        return buffer;
+      case FrameKind.INT8ARRAY:
+        return new Int8Array(buffer);
+      case FrameKind.UINT8CLAMPEDARRAY:
+        return new Uint8ClampedArray(buffer);
+      case FrameKind.INT16ARRAY:
+        return new Int16Array(buffer);
+      case FrameKind.UINT16ARRAY:
+        return new Uint16Array(buffer);
+      case FrameKind.INT32ARRAY:
+        return new Int32Array(buffer);
+      case FrameKind.UINT32ARRAY:
+        return new Uint32Array(buffer);
+      case FrameKind.FLOAT32ARRAY:
+        return new Float32Array(buffer);
+      case FrameKind.FLOAT64ARRAY:
+        return new Float64Array(buffer);
+      case FrameKind.BIGINT64ARRAY:
+        return new BigInt64Array(buffer);
+      case FrameKind.BIGUINT64ARRAY:
+        return new BigUint64Array(buffer);
+      case FrameKind.DATAVIEW:
+        return new DataView(buffer);
+      default:
+        throw new DataSocketError(ErrorCode.PROTOCOL, `frame kind ${kind} carries no value`);
+    }
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Events with namespaces, as Sciter's DataSocket has them: `on('data.chat', f)`,
+ * `off('data')`, `off('data.chat')`, `off('.chat')`, `off(f)`.
+ *
+ * Unlike Node's EventEmitter, an `error` nobody listens to is not thrown, and a
+ * handler that throws cannot break the socket that emitted: its exception is
+ * re-thrown on its own, in a microtask, where the host reports it (Node: an
+ * uncaught exception; a page: the console).
+ *
+ * Runs in Node and in the page: no Node or DOM imports.
+ */
+import { invalidArgument } from './errors.js';
+
+interface Registration {
+  readonly fn: (...args: never[]) => unknown;
+  readonly ns: string;
+  readonly once: boolean;
+}
+
+const NONE: readonly Registration[] = Object.freeze([]);
+
+/** Names an event may be given with: `event`, `event.namespace`; `off` also takes `.namespace`. */
+export type EventName<K extends string> = K | `${K}.${string}`;
+
+/**
+ * A typed emitter over an event map. Subclasses list their event names; only
+ * those may be used, so a typo (`on('recieve')`) throws instead of waiting forever.
+ */
+export class Emitter<Events extends { [K in keyof Events]: (...args: never[]) => unknown }> {
+  // One frozen array per event, replaced on every change: emitting iterates a
+  // snapshot, so handlers may call on/off freely, and the hot path never copies.
+  #handlers = new Map<string, readonly Registration[]>();
+  readonly #names: ReadonlySet<string>;
+  readonly #aliases: Readonly<Record<string, string>>;
+
+  protected constructor(names: readonly (keyof Events & string)[], aliases: Readonly<Record<string, keyof Events & string>> = {}) {
+    this.#names = new Set(names);
+    this.#aliases = aliases;
+    for (const name of names) this.#handlers.set(name, NONE);
+  }
+
+  /** Calls `callback` on every `event`. `event` may carry a namespace: `'data.chat'`. Returns this socket. */
+  on<K extends keyof Events & string>(event: EventName<K>, callback: Events[K]): this {
+    this.#add(event, callback, false);
+    return this;
+  }
+
+  /** Like `on`, for the next `event` only. */
+  once<K extends keyof Events & string>(event: EventName<K>, callback: Events[K]): this {
+    this.#add(event, callback, true);
+    return this;
+  }
+
+  /**
+   * Removes handlers: `off('data')` every `data` handler, `off('data.chat')` those of
+   * that namespace, `off('.chat')` every handler of the namespace, `off(f)` the function
+   * `f` wherever it was registered. Returns this socket.
+   */
+  off(eventOrCallback: string | ((...args: never[]) => unknown)): this {
+    if (typeof eventOrCallback === 'function') {
+      for (const [event, list] of this.#handlers) {
+        if (list.some((r) => r.fn === eventOrCallback)) this.#handlers.set(event, freeze(list.filter((r) => r.fn !== eventOrCallback)));
+      }
+      return this;
+    }
+    if (typeof eventOrCallback !== 'string') throw invalidArgument('off() takes an event name or a callback');
+    const { event, ns } = this.#parse(eventOrCallback, true);
+    const events = event === '' ? [...this.#handlers.keys()] : [event];
+    for (const name of events) {
+      const list = this.#handlers.get(name) ?? NONE;
+      const kept = ns === '' ? NONE : list.filter((r) => r.ns !== ns);
+      if (kept.length !== list.length) this.#handlers.set(name, freeze(kept));
+    }
+    return this;
+  }
+
+  /** Whether anything listens to `event` (used to skip work nobody would see). */
+  protected listens(event: keyof Events & string): boolean {
+    return (this.#handlers.get(event) ?? NONE).length !== 0;
+  }
+
+  /** Calls every handler of `event` (with `this` the socket), passing `arg` if the event has one. */
+  protected emit<K extends keyof Events & string>(event: K, ...arg: Parameters<Events[K]>): void {
+    const list = this.#handlers.get(event) ?? NONE;
+    for (let i = 0; i < list.length; i++) {
+      const registration = list[i]!;
+      if (registration.once) this.#removeRegistration(event, registration);
+      try {
+        (registration.fn as (this: unknown, a?: unknown) => unknown).call(this, arg[0]);
+      } catch (error) {
+        rethrowLater(error);
+      }
+    }
+  }
+
+  /** Drops every handler; used once the socket is closed so nothing keeps user code alive. */
+  protected removeAllHandlers(): void {
+    for (const event of this.#handlers.keys()) this.#handlers.set(event, NONE);
+  }
+
+  #add(name: unknown, fn: unknown, once: boolean): void {
+    if (typeof name !== 'string') throw invalidArgument('the event name must be a string');
+    if (typeof fn !== 'function') throw invalidArgument(`the handler for '${name}' must be a function`);
+    const { event, ns } = this.#parse(name, false);
+    const list = this.#handlers.get(event) ?? NONE;
+    this.#handlers.set(event, freeze([...list, { fn: fn as Registration['fn'], ns, once }]));
+  }
+
+  #removeRegistration(event: string, registration: Registration): void {
+    const list = this.#handlers.get(event) ?? NONE;
+    this.#handlers.set(event, freeze(list.filter((r) => r !== registration)));
+  }
+
+  #parse(name: string, allowBareNamespace: boolean): { event: string; ns: string } {
+    const dot = name.indexOf('.');
+    const rawEvent = dot === -1 ? name : name.slice(0, dot);
+    const ns = dot === -1 ? '' : name.slice(dot + 1);
+    if (dot !== -1 && ns === '') throw invalidArgument(`'${name}': a namespace after '.' must not be empty`);
+    if (rawEvent === '') {
+      if (allowBareNamespace && ns !== '') return { event: '', ns };
+      throw invalidArgument(`'${name}' names no event`);
+    }
+    const event = this.#aliases[rawEvent] ?? rawEvent;
+    if (!this.#names.has(event)) {
+      throw invalidArgument(`unknown event '${rawEvent}' (events: ${[...this.#names, ...Object.keys(this.#aliases)].join(', ')})`);
+    }
+    return { event, ns };
+  }
+}
+
+function freeze(list: Registration[] | readonly Registration[]): readonly Registration[] {
+  return list.length === 0 ? NONE : Object.freeze(list);
+}
+
+function rethrowLater(error: unknown): void {
+  queueMicrotask(() => {
+    throw error;
+  });
+}

@@ -1,0 +1,269 @@
+/**
+ * Frames in and out: batching outgoing frames into few large writes, and
+ * splitting an incoming byte stream into frames with the size cap checked on
+ * the header, before a single byte of the body is allocated.
+ *
+ * Runs in Node and in the page: no Node or DOM imports.
+ */
+import { DataSocketError, ErrorCode } from './errors.js';
+import { FRAME_HEADER_BYTES, FrameKind, elementBytes, isKnownKind, readFrameLength, writeFrameHeader } from './protocol.js';
+
+const SLAB_BYTES = 256 * 1024;
+const EMPTY = new Uint8Array(0);
+/** Frames above this size get their own buffer instead of a slab's tail. */
+const OWN_BUFFER_BYTES = 64 * 1024;
+
+/**
+ * Collects frames between two flushes. Frames are copied into large slabs, and
+ * `take()` hands out the bytes written since the last take. A slab region once
+ * taken is never written again, so the transport may hold it as long as it likes.
+ */
+export class FrameWriter {
+  // Allocated on the first append: listeners and idle sockets never pay for a slab.
+  #slab = EMPTY;
+  #start = 0;
+  #pos = 0;
+  #closed: Uint8Array[] = [];
+  /** Bytes of frames appended and not yet taken. */
+  pendingBytes = 0;
+  /** Number of frames appended and not yet taken. */
+  pendingCount = 0;
+
+  /** Appends one frame; `body` is copied, so the caller may reuse it at once. */
+  append(kind: number, body: Uint8Array): void {
+    const total = FRAME_HEADER_BYTES + body.length;
+    if (total > this.#slab.length - this.#pos) {
+      this.#closeRegion();
+      if (total > OWN_BUFFER_BYTES) {
+        const own = new Uint8Array(total);
+        writeFrameHeader(own, 0, body.length, kind);
+        own.set(body, FRAME_HEADER_BYTES);
+        this.#closed.push(own);
+        this.pendingBytes += total;
+        this.pendingCount++;
+        return;
+      }
+      this.#slab = new Uint8Array(SLAB_BYTES);
+      this.#start = this.#pos = 0;
+    }
+    const slab = this.#slab;
+    const pos = this.#pos;
+    writeFrameHeader(slab, pos, body.length, kind);
+    const n = body.length;
+    if (n <= 32) {
+      // TypedArray#set costs more than the copy itself for the tiny bodies that dominate small-value traffic.
+      for (let i = 0; i < n; i++) slab[pos + FRAME_HEADER_BYTES + i] = body[i]!;
+    } else {
+      slab.set(body, pos + FRAME_HEADER_BYTES);
+    }
+    this.#pos = pos + total;
+    this.pendingBytes += total;
+    this.pendingCount++;
+  }
+
+  /** Appends an END frame; it is not a message, so `pendingCount` does not change. */
+  appendEnd(): void {
+    this.append(FrameKind.END, EMPTY);
+    this.pendingCount--;
+  }
+
+  /** Hands out every pending byte, in order, as one or more chunks; then nothing is pending. */
+  take(): Uint8Array[] {
+    this.#closeRegion();
+    const chunks = this.#closed;
+    this.#closed = [];
+    this.pendingBytes = 0;
+    this.pendingCount = 0;
+    return chunks;
+  }
+
+  /** Forgets every pending frame (used when a connection aborts). */
+  clear(): void {
+    this.#closed = [];
+    this.#start = this.#pos;
+    this.pendingBytes = 0;
+    this.pendingCount = 0;
+  }
+
+  #closeRegion(): void {
+    if (this.#pos > this.#start) {
+      this.#closed.push(this.#slab.subarray(this.#start, this.#pos));
+      this.#start = this.#pos;
+    }
+  }
+}
+
+/** Receives one frame: its kind and body `source[start..end)`; `owned` if `source` is a fresh buffer holding exactly this body. */
+export type FrameHandler = (kind: number, source: Uint8Array, start: number, end: number, owned: boolean) => void;
+
+/**
+ * Splits a byte stream into frames. Each header is checked (known kind, length
+ * within `maxFrameBytes`, whole elements for typed arrays) before anything is
+ * allocated for its body; a bad one throws ERR_DATASOCKET_PROTOCOL.
+ * Bodies wholly inside one chunk are handed out as ranges of that chunk.
+ */
+export class FrameReader {
+  readonly #maxFrameBytes: number;
+  readonly #onFrame: FrameHandler;
+  readonly #head = new Uint8Array(FRAME_HEADER_BYTES);
+  #headLength = 0;
+  #body: Uint8Array | null = null;
+  #bodyPos = 0;
+  #bodyKind = 0;
+  #stopped = false;
+
+  constructor(maxFrameBytes: number, onFrame: FrameHandler) {
+    this.#maxFrameBytes = maxFrameBytes;
+    this.#onFrame = onFrame;
+  }
+
+  /** Whether part of a frame has been read and its rest has not. */
+  get midFrame(): boolean {
+    return this.#headLength > 0 || this.#body !== null;
+  }
+
+  /** Makes every later `push` a no-op, and ends the current one after the frame being handled. */
+  stop(): void {
+    this.#stopped = true;
+    this.#body = null;
+    this.#headLength = 0;
+  }
+
+  /** Feeds the next bytes of the stream. */
+  push(chunk: Uint8Array): void {
+    if (this.#stopped) return;
+    const n = chunk.length;
+    let i = 0;
+    if (this.#body !== null) {
+      i = this.#continueBody(chunk);
+      if (i === -1 || this.#stopped) return;
+    }
+    if (this.#headLength > 0) {
+      const want = FRAME_HEADER_BYTES - this.#headLength;
+      const take = Math.min(want, n - i);
+      this.#head.set(chunk.subarray(i, i + take), this.#headLength);
+      this.#headLength += take;
+      i += take;
+      if (this.#headLength < FRAME_HEADER_BYTES) return;
+      this.#headLength = 0;
+      const length = readFrameLength(this.#head, 0);
+      const kind = this.#head[4]!;
+      checkHeader(length, kind, this.#maxFrameBytes);
+      if (i + length <= n) {
+        this.#onFrame(kind, chunk, i, i + length, false);
+        i += length;
+        if (this.#stopped) return;
+      } else {
+        this.#startBody(kind, length, chunk, i);
+        return;
+      }
+    }
+    while (n - i >= FRAME_HEADER_BYTES) {
+      const length = readFrameLength(chunk, i);
+      const kind = chunk[i + 4]!;
+      checkHeader(length, kind, this.#maxFrameBytes);
+      const start = i + FRAME_HEADER_BYTES;
+      const end = start + length;
+      if (end > n) {
+        this.#startBody(kind, length, chunk, start);
+        return;
+      }
+      this.#onFrame(kind, chunk, start, end, false);
+      if (this.#stopped) return;
+      i = end;
+    }
+    if (i < n) {
+      this.#head.set(chunk.subarray(i, n), 0);
+      this.#headLength = n - i;
+    }
+  }
+
+  #startBody(kind: number, length: number, chunk: Uint8Array, from: number): void {
+    const body = new Uint8Array(length);
+    body.set(chunk.subarray(from), 0);
+    this.#body = body;
+    this.#bodyPos = chunk.length - from;
+    this.#bodyKind = kind;
+  }
+
+  /** Returns where the rest of `chunk` starts once the body is whole, or -1 if it still is not. */
+  #continueBody(chunk: Uint8Array): number {
+    const body = this.#body!;
+    const take = Math.min(body.length - this.#bodyPos, chunk.length);
+    body.set(take === chunk.length ? chunk : chunk.subarray(0, take), this.#bodyPos);
+    this.#bodyPos += take;
+    if (this.#bodyPos < body.length) return -1;
+    this.#body = null;
+    this.#onFrame(this.#bodyKind, body, 0, body.length, true);
+    return take;
+  }
+}
+
+/**
+ * Walks frame headers in a byte stream without keeping any body: for relaying
+ * bytes that must be checked but never decoded. Counts frames that end.
+ */
+export class FrameScanner {
+  readonly #maxFrameBytes: number;
+  readonly #head = new Uint8Array(FRAME_HEADER_BYTES);
+  #headLength = 0;
+  #skip = 0;
+
+  constructor(maxFrameBytes: number) {
+    this.#maxFrameBytes = maxFrameBytes;
+  }
+
+  /** Whether the stream stops inside a frame. */
+  get midFrame(): boolean {
+    return this.#headLength > 0 || this.#skip > 0;
+  }
+
+  /** Checks the headers in `chunk`; returns how many frames ended in it. Throws ERR_DATASOCKET_PROTOCOL on a bad header. */
+  scan(chunk: Uint8Array): number {
+    const n = chunk.length;
+    let i = 0;
+    let ended = 0;
+    for (;;) {
+      if (this.#skip > 0) {
+        const take = Math.min(this.#skip, n - i);
+        this.#skip -= take;
+        i += take;
+        if (this.#skip > 0) return ended;
+        ended++;
+      }
+      if (i === n) return ended;
+      let length: number;
+      let kind: number;
+      if (this.#headLength === 0 && n - i >= FRAME_HEADER_BYTES) {
+        length = readFrameLength(chunk, i);
+        kind = chunk[i + 4]!;
+        i += FRAME_HEADER_BYTES;
+      } else {
+        const take = Math.min(FRAME_HEADER_BYTES - this.#headLength, n - i);
+        this.#head.set(chunk.subarray(i, i + take), this.#headLength);
+        this.#headLength += take;
+        i += take;
+        if (this.#headLength < FRAME_HEADER_BYTES) return ended;
+        this.#headLength = 0;
+        length = readFrameLength(this.#head, 0);
+        kind = this.#head[4]!;
+      }
+      checkHeader(length, kind, this.#maxFrameBytes);
+      if (length === 0) ended++;
+      else this.#skip = length;
+    }
+  }
+}
+
+/** Checks a frame header before anything is allocated for its body. */
+function checkHeader(length: number, kind: number, maxFrameBytes: number): void {
+  if (!isKnownKind(kind)) throw protocolError(`unknown frame kind 0x${kind.toString(16).padStart(2, '0')}`);
+  if (length > maxFrameBytes) throw protocolError(`a frame of ${length} bytes was announced, above maxFrameBytes (${maxFrameBytes})`);
+  if (length % elementBytes(kind) !== 0 || (kind === FrameKind.END && length !== 0)) {
+    throw protocolError(`a frame of kind ${kind} cannot have ${length} bytes`);
+  }
+}
+
+function protocolError(message: string): DataSocketError {
+  return new DataSocketError(ErrorCode.PROTOCOL, message);
+}

@@ -1,0 +1,123 @@
+/**
+ * The options of §2, their defaults, and the argument checks every entry point
+ * shares (Node, main, page). A wrong argument throws ERR_DATASOCKET_INVALID_ARGUMENT
+ * at the call, never later.
+ *
+ * Runs in Node and in the page: no Node or DOM imports.
+ */
+import { invalidArgument } from './errors.js';
+import { MAX_FRAME_LIMIT } from './protocol.js';
+
+/** Options of `connect` and `listen`; a listener's apply to every connection it accepts. */
+export interface DataSocketOptions<Tls = never> {
+  /** Largest value, encoded, that may be sent or received. Default 64 MiB. */
+  maxFrameBytes?: number;
+  /** `send()` throws ERR_DATASOCKET_BUFFER_FULL rather than queue more than this. Default 256 MiB. */
+  maxBufferedBytes?: number;
+  /** `send()` returns false once this many bytes are queued. Default 1 MiB. */
+  highWaterMark?: number;
+  /** From `connect()` to the listener's verdict (and, listening, for each incoming handshake). Default 10 s. */
+  handshakeTimeoutMs?: number;
+  /** How long a listener's acceptor may take to answer. Default 5 s. */
+  acceptTimeoutMs?: number;
+  /** A shared secret both sides must hold; proven by challenge–response, never sent. */
+  token?: string;
+  /** TLS for TCP (node:tls options). Node and Electron main only. */
+  tls?: Tls;
+}
+
+/** Options after defaults. */
+export interface ResolvedOptions {
+  maxFrameBytes: number;
+  maxBufferedBytes: number;
+  highWaterMark: number;
+  handshakeTimeoutMs: number;
+  acceptTimeoutMs: number;
+  token: string | undefined;
+}
+
+export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
+  maxFrameBytes: 64 * 1024 * 1024,
+  maxBufferedBytes: 256 * 1024 * 1024,
+  highWaterMark: 1024 * 1024,
+  handshakeTimeoutMs: 10_000,
+  acceptTimeoutMs: 5_000,
+  token: undefined,
+});
+
+const MAX_TIMEOUT_MS = 0x7fff_ffff;
+const MAX_TOKEN_LENGTH = 4096;
+const KNOWN = new Set(['maxFrameBytes', 'maxBufferedBytes', 'highWaterMark', 'handshakeTimeoutMs', 'acceptTimeoutMs', 'token', 'tls']);
+
+/** Checks `options` and fills in the defaults. `allowTls` is false in the page. */
+export function resolveOptions(options: unknown, allowTls: boolean): ResolvedOptions {
+  if (options === undefined || options === null) return { ...DEFAULTS };
+  if (typeof options !== 'object' || Array.isArray(options)) throw invalidArgument('options must be an object');
+  const o = options as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!KNOWN.has(key)) throw invalidArgument(`unknown option '${key}'`);
+  }
+  if (o.tls !== undefined && !allowTls) throw invalidArgument("the 'tls' option is only available in Node and Electron main");
+  if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null)) throw invalidArgument("'tls' must be an object of node:tls options");
+  if (o.token !== undefined && (typeof o.token !== 'string' || o.token.length === 0 || o.token.length > MAX_TOKEN_LENGTH)) {
+    throw invalidArgument(`'token' must be a non-empty string of at most ${MAX_TOKEN_LENGTH} characters`);
+  }
+  return {
+    maxFrameBytes: integer(o, 'maxFrameBytes', 1, MAX_FRAME_LIMIT),
+    maxBufferedBytes: integer(o, 'maxBufferedBytes', 1, Number.MAX_SAFE_INTEGER),
+    highWaterMark: integer(o, 'highWaterMark', 0, Number.MAX_SAFE_INTEGER),
+    handshakeTimeoutMs: integer(o, 'handshakeTimeoutMs', 1, MAX_TIMEOUT_MS),
+    acceptTimeoutMs: integer(o, 'acceptTimeoutMs', 1, MAX_TIMEOUT_MS),
+    token: o.token as string | undefined,
+  };
+}
+
+function integer(o: Record<string, unknown>, key: keyof ResolvedOptions, min: number, max: number): number {
+  const value = o[key];
+  if (value === undefined) return DEFAULTS[key] as number;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalidArgument(`'${key}' must be an integer from ${min} to ${max}, not ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A short description of a wrong argument for an error message. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol') return 'a symbol';
+  if (Array.isArray(value)) return 'an array';
+  return 'an object';
+}
+
+/** Where a socket is: a local socket name or path, or a TCP host and port. */
+export interface Endpoint {
+  name: string;
+  port: number | undefined;
+}
+
+const MAX_NAME_LENGTH = 1024;
+
+/**
+ * Splits the flexible `(name, port?, options?)` arguments and checks their types:
+ * `connect('app')`, `connect('app', { token })`, `connect('host', 8080, { token })`.
+ * Whether a local name is valid on this OS is for the endpoint resolver in main.
+ */
+export function parseEndpointArgs(name: unknown, port: unknown, options: unknown, forListen: boolean): { endpoint: Endpoint; options: unknown } {
+  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH) {
+    throw invalidArgument(`the name must be a non-empty string of at most ${MAX_NAME_LENGTH} characters, not ${describe(name)}`);
+  }
+  if (name.includes('\0')) throw invalidArgument('the name must not contain a NUL character');
+  if (port !== undefined && port !== null && typeof port === 'object' && options === undefined) {
+    return { endpoint: { name, port: undefined }, options: port };
+  }
+  if (port === undefined || port === null) return { endpoint: { name, port: undefined }, options };
+  const min = forListen ? 0 : 1;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < min || port > 65535) {
+    throw invalidArgument(`the port must be an integer from ${min} to 65535, not ${describe(port)}`);
+  }
+  return { endpoint: { name, port }, options };
+}
