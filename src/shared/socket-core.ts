@@ -63,6 +63,14 @@ export type Role = 'client' | 'accepted' | 'listener';
 
 const EVENT_NAMES = ['connect', 'listening', 'data', 'sent', 'drain', 'error', 'close'] as const;
 
+/**
+ * A producer sending in a tight loop does not wait for the turn to end once this
+ * much is pending: the bytes go to the OS while it goes on producing, so the
+ * receiver is never idle. While the carrier is blocked, frames collect and go out
+ * in one write when it drains.
+ */
+const EAGER_FLUSH_BYTES = 64 * 1024;
+
 type Schedule = (task: () => void) => void;
 // Node batches until the event loop turns (setImmediate), so an async producer
 // still gets one write per turn; the page has no setImmediate and flushes per microtask checkpoint.
@@ -136,9 +144,13 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
     const limits = this.#limits;
     limits.budget = this.#options.maxBufferedBytes - this.bufferedAmount;
     this.#encoder.encode(data, this.#writer, limits);
-    if (this.#state === 'open' && !this.#flushScheduled) {
-      this.#flushScheduled = true;
-      scheduleFlush(this.#scheduledFlush);
+    if (this.#state === 'open') {
+      if (this.#writer.pendingBytes >= EAGER_FLUSH_BYTES) {
+        this.#flush();
+      } else if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        scheduleFlush(this.#scheduledFlush);
+      }
     }
     if (this.bufferedAmount < this.#options.highWaterMark) return true;
     this.#needDrain = true;

@@ -1,0 +1,67 @@
+/**
+ * Small tools for tests that hold DataSockets in the test process itself.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { DataSocket } from '../../src/index.js';
+import type { DataSocketError } from '../../src/shared/errors.js';
+
+let counter = 0;
+
+/** A bare socket name no other test (or test run) uses. */
+export function uniqueName(prefix = 'test'): string {
+  return `${prefix}-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** A fresh temporary directory, short enough for socket paths. */
+export function tempDir(prefix = 'ds-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Resolves with the arguments of the next `event` of `socket`; rejects after `timeoutMs`. */
+export function once<T = unknown>(socket: DataSocket, event: string, timeoutMs = 10_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no '${event}' within ${timeoutMs} ms (state ${socket.state})`)), timeoutMs);
+    socket.once(event as 'data', (value: T) => {
+      clearTimeout(timer);
+      resolve(value);
+    });
+  });
+}
+
+/** Records every event a socket emits, in order, with its argument. */
+export function record(socket: DataSocket): { log: string[]; values: unknown[]; errors: DataSocketError[]; closed: Promise<void> } {
+  const log: string[] = [];
+  const values: unknown[] = [];
+  const errors: DataSocketError[] = [];
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
+  socket
+    .on('connect', () => log.push('connect'))
+    .on('listening', () => log.push('listening'))
+    .on('data', (value: unknown) => {
+      log.push('data');
+      values.push(value);
+    })
+    .on('error', (error) => {
+      log.push(`error:${error.code}`);
+      errors.push(error);
+    })
+    .on('close', () => {
+      log.push('close');
+      resolveClosed();
+    });
+  return { log, values, errors, closed };
+}
+
+/** A listener that accepts everything, bound and ready. */
+export async function listening(socket: DataSocket): Promise<DataSocket> {
+  if (socket.state !== 'listening') await once(socket, 'listening');
+  return socket;
+}
+
+/** Waits `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
