@@ -6,7 +6,7 @@
  *
  * Runs in Node and in the page: no Node or DOM imports.
  */
-import { Packr, Unpackr } from 'msgpackr';
+import { C1, Packr, Unpackr } from 'msgpackr';
 import { DataSocketError, ErrorCode } from './errors.js';
 import { FRAME_HEADER_BYTES, FrameKind } from './protocol.js';
 import type { FrameWriter } from './frames.js';
@@ -128,13 +128,17 @@ export class ValueDecoder {
   /** Decodes the frame body `source[start..end)` of `kind`; `owned` if `source` is exactly that body and fresh. */
   decode(kind: number, source: Uint8Array, start: number, end: number, owned: boolean): unknown {
     if (kind === FrameKind.VALUE) {
+      let value: unknown;
       try {
-        return this.#unpackr.unpack(source.subarray(start, end));
+        value = this.#unpackr.unpack(source.subarray(start, end));
       } catch (error) {
         throw new DataSocketError(ErrorCode.PROTOCOL, `the peer sent a value that cannot be decoded: ${(error as Error)?.message ?? String(error)}`, {
           cause: error,
         });
       }
+      // 0xc1 is msgpack's never-used byte; msgpackr decodes it to an internal marker object.
+      if (value === C1) throw new DataSocketError(ErrorCode.PROTOCOL, 'the peer sent the reserved msgpack byte 0xc1 as a value');
+      return value;
     }
     // Binary values get their own, exactly sized, aligned buffer.
     let bytes: Uint8Array;
