@@ -70,6 +70,7 @@ export class DataSocket extends DataSocketCore {
       },
       failed: (error) => listener.fail(error),
       incoming: (pending) => listener.#incoming(pending, acceptor),
+      refused: (error) => listener.clientFailed(error),
     });
     listener.attach(
       stopper(() => {

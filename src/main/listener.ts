@@ -32,6 +32,8 @@ export interface ListenerEvents {
   /** Binding failed, or the server failed later; nothing is reported afterwards. */
   failed(error: DataSocketError): void;
   incoming(pending: PendingConnection): void;
+  /** An incoming connection failed before its verdict: handshake error, timeout, or the peer left. */
+  refused(error: DataSocketError): void;
 }
 
 /** A listener in progress or bound. */
@@ -143,8 +145,8 @@ function serveHandshake(socket: net.Socket, target: Target, options: ResolvedOpt
   const detach = (): void => {
     clearTimeout(timer);
     socket.off('data', onData);
-    socket.off('close', onGone);
-    socket.off('error', onGone);
+    socket.off('close', onClose);
+    socket.off('error', onError);
     // Whoever holds the socket next adds its own handler; until then, and while lingering, errors are moot.
     socket.on('error', ignore);
   };
@@ -152,25 +154,29 @@ function serveHandshake(socket: net.Socket, target: Target, options: ResolvedOpt
     socket.end();
     setTimeout(() => socket.destroy(), LINGER_MS).unref();
   };
-  const onGone = (): void => {
+  const onGone = (why: DataSocketError): void => {
     if (phase === 'settled') return;
     const wasPending = phase === 'pending';
     phase = 'settled';
     detach();
     socket.destroy();
     if (wasPending) pending?.onGone?.();
+    else events.refused(why);
   };
+  const onClose = (): void => onGone(new DataSocketError('ECONNRESET', 'the client left during the handshake'));
+  const onError = (error: Error): void => onGone(asDataSocketError(error, ErrorCode.PROTOCOL));
   const onData = (chunk: Buffer): void => {
     let step;
     try {
       step = handshake.push(chunk);
-    } catch {
+    } catch (error) {
       // The handshake already wrote the verdict the client should see, if any.
       const wasPending = phase === 'pending';
       phase = 'settled';
       detach();
       linger();
       if (wasPending) pending?.onGone?.();
+      else events.refused(asDataSocketError(error, ErrorCode.PROTOCOL));
       return;
     }
     if (!step.done || phase !== 'handshake') return;
@@ -201,10 +207,13 @@ function serveHandshake(socket: net.Socket, target: Target, options: ResolvedOpt
     };
     events.incoming(pending);
   };
-  let timer = setTimeout(onGone, options.handshakeTimeoutMs);
+  let timer = setTimeout(
+    () => onGone(new DataSocketError(ErrorCode.TIMEOUT, `the client did not finish its handshake within ${options.handshakeTimeoutMs} ms`)),
+    options.handshakeTimeoutMs,
+  );
   socket.on('data', onData);
-  socket.on('close', onGone);
-  socket.on('error', onGone);
+  socket.on('close', onClose);
+  socket.on('error', onError);
   handshake.start();
 }
 

@@ -39,6 +39,12 @@ export interface DataSocketEvents {
   drain: () => void;
   /** Something failed; `close` follows at once. */
   error: (error: DataSocketError) => void;
+  /**
+   * Listener only: an incoming connection failed before its acceptor ran (a wrong or
+   * missing token, a peer that is not a DataSocket, a handshake timeout). The listener
+   * keeps listening; no `close` follows. (Extension, named after Node's http 'clientError'.)
+   */
+  clientError: (error: DataSocketError) => void;
   /** Exactly once, last. */
   close: () => void;
 }
@@ -61,7 +67,7 @@ export interface Carrier {
 /** What kind of DataSocket this is. */
 export type Role = 'client' | 'accepted' | 'listener';
 
-const EVENT_NAMES = ['connect', 'listening', 'data', 'sent', 'drain', 'error', 'close'] as const;
+const EVENT_NAMES = ['connect', 'listening', 'data', 'sent', 'drain', 'error', 'clientError', 'close'] as const;
 
 /**
  * A producer sending in a tight loop does not wait for the turn to end once this
@@ -218,6 +224,11 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
     if (this.#state !== 'connecting') return;
     this.#state = 'listening';
     this.emit('listening');
+  }
+
+  /** Listener: an incoming connection failed its handshake. */
+  protected clientFailed(error: DataSocketError): void {
+    if (this.#state === 'listening') this.emit('clientError', error);
   }
 
   /** Bytes arrived from the peer. */

@@ -1,0 +1,196 @@
+import net from 'node:net';
+import { generate } from 'selfsigned';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DataSocket, ErrorCode } from '../../src/index.js';
+import { Peer } from '../helpers/peer.js';
+import { listening, once, record, sleep, uniqueName } from '../helpers/sockets.js';
+
+const sockets: DataSocket[] = [];
+const peers: Peer[] = [];
+function track(socket: DataSocket): DataSocket {
+  sockets.push(socket);
+  return socket;
+}
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.close();
+  await Promise.all(peers.splice(0).map((p) => p.stop()));
+});
+
+/** A listener in another process; resolves with its address and the peer. */
+async function remoteListener(options: Record<string, unknown>, endpoint: { name: string; port?: number } = { name: '127.0.0.1', port: 0 }) {
+  const peer = new Peer();
+  peers.push(peer);
+  await peer.run({ op: 'listen', name: endpoint.name, port: endpoint.port, acceptor: 'yes', options });
+  const bound = (await peer.next('listening', 'listener')) as { address: { name: string; port?: number } };
+  return { peer, at: bound.address };
+}
+
+describe('§5 token: a shared secret proven by challenge–response', () => {
+  it('connects when both sides hold the same token, over TCP and a local socket', async () => {
+    for (const endpoint of [{ name: '127.0.0.1', port: 0 }, { name: uniqueName('tok') }]) {
+      const { peer, at } = await remoteListener({ token: 'correct horse battery staple' }, endpoint);
+      const client = track(DataSocket.connect(at.name, at.port, { token: 'correct horse battery staple' }));
+      await once(client, 'connect');
+      client.send({ authed: true });
+      expect(await peer.waitFor((e) => e.ev === 'data')).toMatchObject({ value: { authed: true } });
+    }
+  });
+
+  it("the listener side sees each failed attempt as a 'clientError' with ERR_DATASOCKET_AUTH_FAILED, and stays listening", async () => {
+    const listener = track(DataSocket.listen(() => true, '127.0.0.1', 0, { token: 'listener-secret' }));
+    const events = record(listener);
+    const refused: string[] = [];
+    listener.on('clientError', (error) => refused.push(error.code));
+    await listening(listener);
+    for (const options of [{ token: 'wrong' }, {}]) {
+      const client = record(track(DataSocket.connect('127.0.0.1', listener.address.port, options)));
+      await client.closed;
+      expect(client.errors.map((e) => e.code)).toEqual([ErrorCode.AUTH_FAILED]);
+    }
+    while (refused.length < 2) await sleep(5);
+    expect(refused).toEqual([ErrorCode.AUTH_FAILED, ErrorCode.AUTH_FAILED]);
+    expect(events.log).toEqual(['listening']);
+    expect(listener.state).toBe('listening');
+  });
+
+  const failures: [string, string | undefined, string | undefined][] = [
+    ['a wrong token', 'listener-secret', 'client-guess'],
+    ['a token on the client only', undefined, 'client-secret'],
+    ['a token on the listener only', 'listener-secret', undefined],
+  ];
+  for (const [what, listenerToken, clientToken] of failures) {
+    it(`fails both sides with ERR_DATASOCKET_AUTH_FAILED for ${what}; the acceptor never runs, the listener keeps serving`, async () => {
+      const { peer, at } = await remoteListener(listenerToken === undefined ? {} : { token: listenerToken });
+      const client = track(DataSocket.connect(at.name, at.port, clientToken === undefined ? {} : { token: clientToken }));
+      const events = record(client);
+      client.send('must not arrive');
+      await events.closed;
+      expect(events.log).toEqual([`error:${ErrorCode.AUTH_FAILED}`, 'close']);
+      await sleep(50);
+      expect(peer.events.some((e) => e.ev === 'accepted')).toBe(false);
+      expect(peer.events.some((e) => e.ev === 'data')).toBe(false);
+      const good = track(DataSocket.connect(at.name, at.port, listenerToken === undefined ? {} : { token: listenerToken }));
+      await once(good, 'connect');
+      await peer.waitFor((e) => e.ev === 'accepted');
+      expect(peer.events.filter((e) => e.ev === 'accepted')).toHaveLength(1);
+    });
+  }
+
+  it('never sends the token itself: a relay that records every byte never sees it', async () => {
+    const token = 'a-very-recognisable-secret-token-1234567890';
+    const listener = track(DataSocket.listen(() => true, '127.0.0.1', 0, { token }));
+    await listening(listener);
+    const seen: Buffer[] = [];
+    const relay = net.createServer((inbound) => {
+      const outbound = net.connect(listener.address.port!, '127.0.0.1');
+      inbound.on('data', (d) => seen.push(d)).pipe(outbound);
+      outbound.on('data', (d) => seen.push(d)).pipe(inbound);
+      inbound.on('error', () => outbound.destroy());
+      outbound.on('error', () => inbound.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = track(DataSocket.connect('127.0.0.1', (relay.address() as net.AddressInfo).port, { token }));
+      await once(client, 'connect');
+      client.send('hello through the relay');
+      await sleep(50);
+      const all = Buffer.concat(seen);
+      expect(all.length).toBeGreaterThan(24 * 2);
+      expect(all.includes(Buffer.from(token))).toBe(false);
+      expect(all.includes(Buffer.from(token, 'utf16le'))).toBe(false);
+    } finally {
+      relay.close();
+    }
+  });
+
+  it('a recorded proof cannot be replayed: each connection proves against fresh nonces', async () => {
+    const token = 'replay-me';
+    const listener = track(DataSocket.listen(() => true, '127.0.0.1', 0, { token }));
+    await listening(listener);
+    // Record what a real client sends on a first connection...
+    const recorded: Buffer[] = [];
+    const relay = net.createServer((inbound) => {
+      const outbound = net.connect(listener.address.port!, '127.0.0.1');
+      inbound.on('data', (d) => recorded.push(d)).pipe(outbound);
+      outbound.pipe(inbound);
+      inbound.on('error', () => outbound.destroy());
+      outbound.on('error', () => inbound.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const client = track(DataSocket.connect('127.0.0.1', (relay.address() as net.AddressInfo).port, { token }));
+    await once(client, 'connect');
+    relay.close();
+    // ...then replay those client bytes on a new connection: the listener must refuse it.
+    const replay = net.connect(listener.address.port!, '127.0.0.1');
+    const answer: Buffer[] = [];
+    replay.on('data', (d) => answer.push(d));
+    replay.on('error', () => {});
+    replay.write(Buffer.concat(recorded).subarray(0, 24 + 32));
+    await new Promise<void>((resolve) => replay.on('close', () => resolve()));
+    const bytes = Buffer.concat(answer);
+    // HELLO (24) + the listener's proof (32) + VERDICT 'V' AUTH_FAILED (2).
+    expect([...bytes.subarray(bytes.length - 2)]).toEqual([0x56, 2]);
+  });
+});
+
+describe('§5 tls: TCP with a certificate the test generates', () => {
+  let cert: string;
+  let key: string;
+  beforeAll(async () => {
+    const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+      notAfterDate: new Date(Date.now() + 24 * 3600 * 1000),
+      keyType: 'ec',
+      curve: 'P-256',
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }],
+    });
+    cert = pems.cert;
+    key = pems.private;
+  });
+
+  it('connects over TLS when the client trusts the certificate, and values flow both ways', async () => {
+    let server!: DataSocket;
+    const listener = track(
+      DataSocket.listen(
+        (c) => {
+          server = track(c);
+          return true;
+        },
+        '127.0.0.1',
+        0,
+        { tls: { key, cert } },
+      ),
+    );
+    await listening(listener);
+    const client = track(DataSocket.connect('localhost', listener.address.port, { tls: { ca: cert } }));
+    await once(client, 'connect');
+    const got = once(server, 'data');
+    client.send({ over: 'tls', bytes: Uint8Array.of(1, 2, 3) });
+    expect(await got).toEqual({ over: 'tls', bytes: Uint8Array.of(1, 2, 3) });
+    const back = once(client, 'data');
+    server.send(new Map([['ok', true]]));
+    expect(await back).toEqual(new Map([['ok', true]]));
+  });
+
+  it('refuses a server certificate the client does not trust, keeping the TLS error code', async () => {
+    const listener = track(DataSocket.listen(() => true, '127.0.0.1', 0, { tls: { key, cert } }));
+    await listening(listener);
+    const client = track(DataSocket.connect('localhost', listener.address.port));
+    const plain = record(client);
+    await plain.closed;
+    expect(plain.errors[0]!.code).toBe(ErrorCode.PROTOCOL);
+    const untrusting = track(DataSocket.connect('localhost', listener.address.port, { tls: {} }));
+    const events = record(untrusting);
+    await events.closed;
+    expect(events.errors[0]!.code).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY|CERT/);
+  });
+
+  it('combines tls and token', async () => {
+    const listener = track(DataSocket.listen(() => true, '127.0.0.1', 0, { tls: { key, cert }, token: 'both' }));
+    await listening(listener);
+    const ok = track(DataSocket.connect('localhost', listener.address.port, { tls: { ca: cert }, token: 'both' }));
+    await once(ok, 'connect');
+    const wrong = record(track(DataSocket.connect('localhost', listener.address.port, { tls: { ca: cert }, token: 'nope' })));
+    await wrong.closed;
+    expect(wrong.errors[0]!.code).toBe(ErrorCode.AUTH_FAILED);
+  });
+});
