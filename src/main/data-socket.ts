@@ -5,12 +5,12 @@
  */
 import type net from 'node:net';
 import type tls from 'node:tls';
-import { asDataSocketError, ErrorCode, invalidArgument } from '../shared/errors.js';
+import { invalidArgument } from '../shared/errors.js';
 import { parseEndpointArgs, resolveOptions, type DataSocketOptions, type ResolvedOptions } from '../shared/options.js';
 import { DataSocketCore, runAcceptor, type Acceptor, type DataSocketAddress, type Role } from '../shared/socket-core.js';
 import { Connection } from './connection.js';
 import { dial } from './dial.js';
-import { ensureSocketDirectory, resolveTarget, type Target } from './endpoint.js';
+import { resolveTarget, type Target } from './endpoint.js';
 import { listen, type PendingConnection } from './listener.js';
 
 /** Options of `DataSocket.connect`; `tls` takes node:tls connect options. */
@@ -82,14 +82,6 @@ export class DataSocket extends DataSocketCore {
   }
 
   #dial(target: Target, tlsOptions: tls.ConnectionOptions | undefined): void {
-    if (target.kind === 'local' && target.dir !== undefined) {
-      try {
-        ensureSocketDirectory(target.dir, false);
-      } catch (error) {
-        queueMicrotask(() => this.fail(asDataSocketError(error, ErrorCode.PROTOCOL)));
-        return;
-      }
-    }
     const dialing = dial(target, this.options, tlsOptions, {
       accepted: (socket, rest) => this.#adopt(socket, rest),
       failed: (error) => this.fail(error),

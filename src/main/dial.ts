@@ -7,7 +7,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { asDataSocketError, DataSocketError, ErrorCode } from '../shared/errors.js';
 import type { ResolvedOptions } from '../shared/options.js';
-import type { Target } from './endpoint.js';
+import { ensureSocketDirectory, type Target } from './endpoint.js';
 import { Handshake } from './handshake.js';
 
 /** How a dial ends: exactly one of these is called, unless it is aborted first. */
@@ -25,6 +25,16 @@ export interface Dialing {
 
 /** Opens a connection to `target` and runs the client handshake. */
 export function dial(target: Target, options: ResolvedOptions, tlsOptions: tls.ConnectionOptions | undefined, events: DialEvents): Dialing {
+  if (target.kind === 'local' && target.dir !== undefined) {
+    // Connecting into someone else's directory could reach an impostor listener.
+    try {
+      ensureSocketDirectory(target.dir, false);
+    } catch (error) {
+      let aborted = false;
+      queueMicrotask(() => aborted || events.failed(asDataSocketError(error, ErrorCode.PROTOCOL)));
+      return { abort: () => (aborted = true) };
+    }
+  }
   const connectEvent = tlsOptions ? 'secureConnect' : 'connect';
   let socket: net.Socket;
   if (target.kind === 'local') {

@@ -9,16 +9,13 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { DataSocketError, invalidArgument } from '../shared/errors.js';
-import type { Endpoint } from '../shared/options.js';
+import { checkLocalName, type Endpoint } from '../shared/options.js';
 
 /** A resolved endpoint: a local socket path (or pipe name), or a TCP host and port. */
 export type Target =
   /** `dir` is the per-user directory when `name` was a bare name. */
   | { kind: 'local'; name: string; path: string; dir: string | undefined }
   | { kind: 'tcp'; name: string; host: string; port: number };
-
-const BARE_NAME = /^[A-Za-z0-9._-]{1,100}$/;
-const WINDOWS_PIPE = /^\\\\[.?]\\pipe\\[^\\]/i;
 
 /** The longest socket path, in bytes, the OS accepts (sun_path minus its NUL). */
 export function maxSocketPathBytes(platform: NodeJS.Platform = process.platform): number {
@@ -40,21 +37,12 @@ export function resolveTarget(endpoint: Endpoint, platform: NodeJS.Platform = pr
     if (name.length > 253 || /[\s/\\]/.test(name)) throw invalidArgument(`'${name}' is not a host name or address`);
     return { kind: 'tcp', name, host: name, port };
   }
+  const kind = checkLocalName(name, platform);
   if (platform === 'win32') {
-    if (WINDOWS_PIPE.test(name)) return { kind: 'local', name, path: name, dir: undefined };
-    if (BARE_NAME.test(name)) return { kind: 'local', name, path: `\\\\.\\pipe\\${name}`, dir: undefined };
-    throw invalidArgument(`'${name}' is neither a bare name ([A-Za-z0-9._-], 1–100 characters) nor a full \\\\.\\pipe\\ name`);
+    return { kind: 'local', name, path: kind === 'full' ? name : `\\\\.\\pipe\\${name}`, dir: undefined };
   }
-  let socketPath: string;
-  let dir: string | undefined;
-  if (path.isAbsolute(name)) {
-    socketPath = name;
-  } else if (BARE_NAME.test(name) && name !== '.' && name !== '..') {
-    dir = socketDirectory();
-    socketPath = path.join(dir, `${name}.sock`);
-  } else {
-    throw invalidArgument(`'${name}' is neither a bare name ([A-Za-z0-9._-], 1–100 characters) nor an absolute path`);
-  }
+  const dir = kind === 'bare' ? socketDirectory() : undefined;
+  const socketPath = dir === undefined ? name : path.join(dir, `${name}.sock`);
   const bytes = Buffer.byteLength(socketPath);
   const limit = maxSocketPathBytes(platform);
   if (bytes > limit) {
