@@ -7,7 +7,8 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import { invalidArgument } from '../shared/errors.js';
 import { parseEndpointArgs, resolveOptions, type DataSocketOptions, type ResolvedOptions } from '../shared/options.js';
-import { DataSocketCore, runAcceptor, type Acceptor, type DataSocketAddress, type Role } from '../shared/socket-core.js';
+import { decideWithin } from '../shared/decide.js';
+import { DataSocketCore, type Acceptor, type DataSocketAddress, type Role } from '../shared/socket-core.js';
 import { Connection } from './connection.js';
 import { dial } from './dial.js';
 import { resolveTarget, type Target } from './endpoint.js';
@@ -93,7 +94,7 @@ export class DataSocket extends DataSocketCore {
     const connection = new DataSocket(CONSTRUCT, 'accepted', this.options, pending.address);
     connection.attach(stopper(() => pending.refuse()));
     pending.onGone = () => connection.drop();
-    runAcceptor(acceptor, connection, this.options.acceptTimeoutMs, (accepted) => {
+    decideWithin(acceptor, connection, this.options.acceptTimeoutMs, (accepted) => {
       if (connection.state !== 'connecting') {
         pending.refuse();
         return;

@@ -347,34 +347,3 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
     this.#flush();
   }
 }
-
-/**
- * Runs an acceptor: `true` or a Promise of `true` within `timeoutMs` accepts;
- * `false`, anything else, a throw, a rejection or the timeout refuses.
- * `decide` is called exactly once.
- */
-export function runAcceptor<S>(acceptor: Acceptor<S>, connection: S, timeoutMs: number, decide: (accepted: boolean) => void): void {
-  let decided = false;
-  const once = (accepted: boolean): void => {
-    if (decided) return;
-    decided = true;
-    clearTimeout(timer);
-    decide(accepted);
-  };
-  const timer = setTimeout(() => once(false), timeoutMs);
-  let verdict: unknown;
-  try {
-    verdict = acceptor(connection);
-  } catch {
-    once(false);
-    return;
-  }
-  if (verdict !== null && typeof verdict === 'object' && typeof (verdict as PromiseLike<unknown>).then === 'function') {
-    Promise.resolve(verdict as PromiseLike<unknown>).then(
-      (value) => once(value === true),
-      () => once(false),
-    );
-  } else {
-    once(verdict === true);
-  }
-}

@@ -1,0 +1,368 @@
+/**
+ * Serves one page (one renderer frame) over a message port: opens the real
+ * sockets it asks for, as far as the policy and limits allow, and relays frame
+ * bytes both ways without ever decoding a value. Transport-agnostic: the
+ * Electron adapter, the tests and the Chromium stand-in all feed it messages
+ * and give it a function to post replies with.
+ */
+import type net from 'node:net';
+import { asDataSocketError, DataSocketError, ErrorCode, toPlainError, type PlainError } from '../shared/errors.js';
+import { FrameScanner } from '../shared/frames.js';
+import type { ResolvedOptions } from '../shared/options.js';
+import { FRAME_HEADER_BYTES, FrameKind, writeFrameHeader } from '../shared/protocol.js';
+import { decideWithin } from '../shared/decide.js';
+import type { ClientMessage, HostMessage, WireAddress, WireOptions } from '../shared/bridge-protocol.js';
+import { clientMessageSchema } from './bridge-schema.js';
+import { Connection } from './connection.js';
+import { dial, type Dialing } from './dial.js';
+import { resolveTarget, type Target } from './endpoint.js';
+import { listen, type Listening, type PendingConnection } from './listener.js';
+import type { SocketPolicy, SocketRequest } from './policy.js';
+
+/** Limits per page. */
+export interface HostLimits {
+  /** Sockets (listeners, connections, pending ones) a page may hold at once. Default 64. */
+  sockets: number;
+  /** Bytes a page may have on their way to the OS across all its sockets. Default 64 MiB. */
+  queuedBytes: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<HostLimits> = Object.freeze({ sockets: 64, queuedBytes: 64 * 1024 * 1024 });
+
+/** Why a host stops serving its page. A crash drops connections; anything else closes them cleanly. */
+export type DisposeReason = 'navigated' | 'crashed' | 'destroyed' | 'quit' | 'port-closed';
+
+/** How a host is set up. `C` is what the policy learns about the page (webContents, frame, URL in Electron). */
+export interface HostOptions<C> {
+  policy: SocketPolicy<C>;
+  limits: HostLimits;
+  context: () => C;
+}
+
+type Entry =
+  | { state: 'checking' }
+  | { state: 'dialing'; dialing: Dialing }
+  | { state: 'listening'; listening: Listening }
+  | { state: 'pending'; pending: PendingConnection; options: ResolvedOptions }
+  | { state: 'open'; connection: Connection; scanner: FrameScanner; inflight: number };
+
+const END_FRAME = new Uint8Array(FRAME_HEADER_BYTES);
+writeFrameHeader(END_FRAME, 0, 0, FrameKind.END);
+
+/** The main-process side of one page's sockets. */
+export class Host<C extends object = object> {
+  readonly #post: (message: HostMessage) => void;
+  readonly #options: HostOptions<C>;
+  readonly #entries = new Map<number, Entry>();
+  #lastOwnId = 0;
+  #lastIncomingId = 0;
+  #queued = 0;
+  #disposed = false;
+
+  constructor(post: (message: HostMessage) => void, options: HostOptions<C>) {
+    this.#post = post;
+    this.#options = options;
+  }
+
+  /** Sockets the page holds now. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Handles one message from the page. Never throws: a bad message is answered with `rejected`. */
+  receive(raw: unknown): void {
+    if (this.#disposed) return;
+    const parsed = clientMessageSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      this.#reject(`malformed message${issue ? ` at '${issue.path.join('.')}': ${issue.message}` : ''}`);
+      return;
+    }
+    try {
+      this.#dispatch(parsed.data);
+    } catch (error) {
+      this.#reject(`message refused: ${(error as Error)?.message ?? String(error)}`);
+    }
+  }
+
+  /** Stops serving: every socket of the page closes at once and its listeners' socket files go. */
+  dispose(reason: DisposeReason): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    for (const entry of this.#entries.values()) {
+      switch (entry.state) {
+        case 'dialing':
+          entry.dialing.abort();
+          break;
+        case 'listening':
+          entry.listening.close();
+          break;
+        case 'pending':
+          entry.pending.refuse();
+          break;
+        case 'open':
+          if (reason === 'crashed') {
+            entry.connection.destroy();
+          } else {
+            // The page's frames are whole, so an END can follow: peers see a clean close.
+            entry.connection.transmit([END_FRAME], END_FRAME.length, 0);
+            entry.connection.end();
+          }
+          break;
+      }
+    }
+    this.#entries.clear();
+    this.#queued = 0;
+  }
+
+  #dispatch(message: ClientMessage): void {
+    switch (message.t) {
+      case 'connect':
+      case 'listen':
+        this.#open(message);
+        return;
+      case 'verdict':
+        this.#verdict(message.id, message.accept);
+        return;
+      case 'send':
+        this.#send(message.id, message.bytes, message.count);
+        return;
+      case 'end':
+        this.#end(message.id);
+        return;
+      case 'destroy':
+        this.#destroy(message.id);
+        return;
+    }
+  }
+
+  #open(message: Extract<ClientMessage, { t: 'connect' | 'listen' }>): void {
+    const { id } = message;
+    if (id <= this.#lastOwnId) {
+      this.#reject(`socket id ${id} was used before; ids only grow`);
+      return;
+    }
+    this.#lastOwnId = id;
+    if (this.#entries.size >= this.#options.limits.sockets) {
+      this.#fail(id, new DataSocketError(ErrorCode.NOT_ALLOWED, `this page already holds ${this.#entries.size} sockets, its limit`));
+      return;
+    }
+    const port = message.port ?? undefined;
+    let target: Target;
+    try {
+      if (message.t === 'connect' && port === 0) throw new DataSocketError(ErrorCode.INVALID_ARGUMENT, 'cannot connect to port 0');
+      target = resolveTarget({ name: message.name, port });
+    } catch (error) {
+      this.#fail(id, asDataSocketError(error, ErrorCode.INVALID_ARGUMENT));
+      return;
+    }
+    const options = resolved(message.options);
+    const request: SocketRequest =
+      target.kind === 'local'
+        ? { action: message.t, transport: 'local', name: target.name, path: target.path }
+        : { action: message.t, transport: 'tcp', name: target.host, port: target.port };
+    this.#entries.set(id, { state: 'checking' });
+    decideWithin(this.#options.policy, { ...request, ...this.#options.context() }, options.handshakeTimeoutMs, (allowed) => {
+      if (this.#disposed || this.#entries.get(id)?.state !== 'checking') return;
+      if (!allowed) {
+        this.#entries.delete(id);
+        this.#fail(id, new DataSocketError(ErrorCode.NOT_ALLOWED, `the main process does not allow this page to ${message.t} ${describeTarget(target)}`));
+        return;
+      }
+      if (message.t === 'connect') this.#dial(id, target, options);
+      else this.#listen(id, target, options);
+    });
+  }
+
+  #dial(id: number, target: Target, options: ResolvedOptions): void {
+    const dialing = dial(target, options, undefined, {
+      accepted: (socket, rest) => {
+        this.#adopt(id, socket, options, target.kind === 'local' ? { name: target.name, path: target.path } : { name: target.name, port: target.port });
+        if (rest.length > 0) this.#postData(id, rest);
+      },
+      failed: (error) => {
+        this.#entries.delete(id);
+        this.#fail(id, error);
+      },
+    });
+    this.#entries.set(id, { state: 'dialing', dialing });
+  }
+
+  #listen(id: number, target: Target, options: ResolvedOptions): void {
+    const listening = listen(target, options, undefined, {
+      bound: (address) => this.#tell({ t: 'bound', id, address }),
+      failed: (error) => {
+        this.#entries.delete(id);
+        this.#fail(id, error);
+      },
+      incoming: (pending) => this.#incoming(id, pending, options),
+      refused: (error) => this.#tell({ t: 'clientError', id, error: toPlainError(error) }),
+    });
+    this.#entries.set(id, { state: 'listening', listening });
+  }
+
+  #incoming(listener: number, pending: PendingConnection, options: ResolvedOptions): void {
+    if (this.#disposed) {
+      pending.refuse();
+      return;
+    }
+    if (this.#entries.size >= this.#options.limits.sockets) {
+      pending.refuse();
+      this.#tell({
+        t: 'clientError',
+        id: listener,
+        error: toPlainError(new DataSocketError(ErrorCode.NOT_ALLOWED, 'a connection was refused: this page holds as many sockets as it may')),
+      });
+      return;
+    }
+    const id = --this.#lastIncomingId;
+    this.#entries.set(id, { state: 'pending', pending, options });
+    pending.onGone = () => {
+      if (this.#entries.get(id)?.state !== 'pending') return;
+      this.#entries.delete(id);
+      this.#tell({ t: 'ended', id });
+    };
+    this.#tell({ t: 'incoming', id, listener, address: pending.address });
+  }
+
+  #verdict(id: number, accept: boolean): void {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return this.#unknown(id);
+    if (entry.state !== 'pending') return this.#reject(`socket ${id} is not waiting for a verdict`);
+    if (!accept) {
+      this.#entries.delete(id);
+      entry.pending.refuse();
+      return;
+    }
+    const socket = entry.pending.accept();
+    if (socket === null) {
+      this.#entries.delete(id);
+      this.#tell({ t: 'ended', id });
+      return;
+    }
+    this.#adopt(id, socket, entry.options, entry.pending.address);
+  }
+
+  #adopt(id: number, socket: net.Socket, options: ResolvedOptions, address: WireAddress): void {
+    const entry = { state: 'open' as const, connection: null as unknown as Connection, scanner: new FrameScanner(options.maxFrameBytes), inflight: 0 };
+    entry.connection = new Connection(socket, {
+      data: (chunk) => this.#postData(id, chunk),
+      sent: (bytes, count) => {
+        entry.inflight -= bytes;
+        this.#queued -= bytes;
+        this.#tell({ t: 'sent', id, bytes, count });
+      },
+      resume: () => {},
+      ended: () => {
+        this.#remove(id);
+        this.#tell({ t: 'ended', id });
+      },
+      failed: (error) => {
+        this.#remove(id);
+        this.#fail(id, error);
+      },
+    });
+    this.#entries.set(id, entry);
+    this.#tell({ t: 'open', id, address });
+  }
+
+  #send(id: number, bytes: Uint8Array, count: number): void {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return this.#unknown(id);
+    if (entry.state !== 'open') return this.#reject(`socket ${id} is not open`);
+    try {
+      entry.scanner.scan(bytes);
+      if (entry.scanner.midFrame) throw new Error('a send must hold whole frames');
+    } catch (error) {
+      this.#remove(id);
+      entry.connection.destroy();
+      this.#fail(id, new DataSocketError(ErrorCode.INVALID_ARGUMENT, `the page sent malformed frames: ${(error as Error).message}`));
+      return;
+    }
+    if (this.#queued + bytes.length > this.#options.limits.queuedBytes) {
+      this.#remove(id);
+      entry.connection.destroy();
+      this.#fail(id, new DataSocketError(ErrorCode.BUFFER_FULL, `this page has more than ${this.#options.limits.queuedBytes} bytes queued, its limit`));
+      return;
+    }
+    entry.inflight += bytes.length;
+    this.#queued += bytes.length;
+    entry.connection.transmit([bytes], bytes.length, count);
+  }
+
+  #end(id: number): void {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return this.#unknown(id);
+    if (entry.state === 'open') {
+      entry.connection.end();
+    } else if (entry.state === 'listening') {
+      this.#entries.delete(id);
+      entry.listening.close();
+      this.#tell({ t: 'ended', id });
+    } else {
+      this.#reject(`socket ${id} cannot end while ${entry.state}; destroy it`);
+    }
+  }
+
+  #destroy(id: number): void {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return this.#unknown(id);
+    this.#remove(id);
+    switch (entry.state) {
+      case 'dialing':
+        entry.dialing.abort();
+        return;
+      case 'listening':
+        entry.listening.close();
+        return;
+      case 'pending':
+        entry.pending.refuse();
+        return;
+      case 'open':
+        entry.connection.destroy();
+        return;
+      case 'checking':
+        return;
+    }
+  }
+
+  #remove(id: number): void {
+    const entry = this.#entries.get(id);
+    if (entry?.state === 'open') this.#queued -= entry.inflight;
+    this.#entries.delete(id);
+  }
+
+  /** A message about an id this page does not hold. One it held before is a harmless race; one it never held is refused. */
+  #unknown(id: number): void {
+    const retired = id > 0 ? id <= this.#lastOwnId : id >= this.#lastIncomingId;
+    if (!retired) this.#reject(`this page has no socket ${id}`);
+  }
+
+  #postData(id: number, chunk: Uint8Array): void {
+    // Posting a view clones its whole buffer: send exactly the bytes.
+    const exact = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk : new Uint8Array(chunk);
+    this.#tell({ t: 'data', id, bytes: exact });
+  }
+
+  #fail(id: number, error: DataSocketError): void {
+    this.#tell({ t: 'failed', id, error: toPlainError(error) });
+  }
+
+  #reject(message: string): void {
+    const error: PlainError = toPlainError(new DataSocketError(ErrorCode.INVALID_ARGUMENT, message));
+    this.#tell({ t: 'rejected', error });
+  }
+
+  /** Posts to the page, unless the host was disposed (the page is gone). */
+  #tell(message: HostMessage): void {
+    if (!this.#disposed) this.#post(message);
+  }
+}
+
+function resolved(options: WireOptions): ResolvedOptions {
+  return { ...options, token: options.token };
+}
+
+function describeTarget(target: Target): string {
+  return target.kind === 'local' ? `the local socket ${target.path}` : `TCP ${target.host}:${target.port}`;
+}

@@ -1,0 +1,178 @@
+/**
+ * The page's DataSocket: the same class as in Node (the shared core), carried
+ * over a message port to the host in the main process instead of a socket.
+ * Values are encoded and decoded here, in the page; the main process only
+ * relays frame bytes. Runs in the page's main world (and in Node for tests):
+ * no Node or DOM imports.
+ */
+import type { ClientMessage, HostMessage, WireOptions } from '../shared/bridge-protocol.js';
+import { fromPlainError, invalidArgument } from '../shared/errors.js';
+import { checkLocalName, parseEndpointArgs, resolveOptions, type DataSocketOptions, type ResolvedOptions } from '../shared/options.js';
+import { decideWithin } from '../shared/decide.js';
+import { DataSocketCore, type Acceptor, type DataSocketAddress, type Role } from '../shared/socket-core.js';
+
+/** Options in the page: those of §2 except `tls` (TLS is a main-process matter). */
+export type PageOptions = DataSocketOptions;
+
+/** The DataSocket class the page gets, and how host messages reach it. */
+export interface BridgeClient<S> {
+  DataSocket: S;
+  /** Feeds one message from the host. */
+  receive(message: HostMessage): void;
+}
+
+/** The static side of the page's DataSocket. */
+export interface PageDataSocketClass {
+  connect(name: string, port?: number | PageOptions, options?: PageOptions): PageDataSocket;
+  listen(acceptor: Acceptor<PageDataSocket>, name: string, port?: number | PageOptions, options?: PageOptions): PageDataSocket;
+}
+
+/** A page DataSocket: the API of §2. */
+export type PageDataSocket = DataSocketCore;
+
+function wire(options: ResolvedOptions): WireOptions {
+  const { token, ...rest } = options;
+  return token === undefined ? rest : { ...rest, token };
+}
+
+/** Joins a transmit's chunks into one buffer holding exactly its bytes (posting a view would clone its whole buffer). */
+function exactBytes(chunks: Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) {
+    const only = chunks[0]!;
+    if (only.byteOffset === 0 && only.byteLength === only.buffer.byteLength) return only;
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+/**
+ * Makes the page's DataSocket class over `post` (messages to the host).
+ * `platform` is the OS (`process.platform` as the preload sees it), so names are
+ * checked the way main will check them, at the call.
+ */
+export function createBridgeClient(post: (message: ClientMessage) => void, platform: string): BridgeClient<PageDataSocketClass> {
+  const sockets = new Map<number, DataSocket>();
+  const construct = Symbol('DataSocket.construct');
+  let lastId = 0;
+  let route!: (message: HostMessage) => void;
+
+  class DataSocket extends DataSocketCore {
+    readonly #id: number;
+    readonly #acceptor: Acceptor<DataSocket> | undefined;
+    /** The host no longer knows this id: nothing more may be posted about it. */
+    #gone = false;
+
+    constructor(token: symbol, id: number, role: Role, options: ResolvedOptions, address: DataSocketAddress, acceptor?: Acceptor<DataSocket>) {
+      if (token !== construct) throw invalidArgument('use DataSocket.connect() or DataSocket.listen() to make a DataSocket');
+      super(role, options, address);
+      this.#id = id;
+      this.#acceptor = acceptor;
+      sockets.set(id, this);
+      this.attach({
+        blocked: false,
+        transmit: (chunks, bytes, count) => post({ t: 'send', id, bytes: exactBytes(chunks, bytes), count }),
+        end: () => post({ t: 'end', id }),
+        destroy: () => {
+          sockets.delete(id);
+          if (!this.#gone) post({ t: 'destroy', id });
+          this.#gone = true;
+        },
+      });
+    }
+
+    /** Connects through the main process; see the Node DataSocket. */
+    static connect(name: string, port?: number | PageOptions, options?: PageOptions): DataSocket {
+      const parsed = parseEndpointArgs(name, port, options, false);
+      const resolved = resolveOptions(parsed.options, false);
+      if (parsed.endpoint.port === undefined) checkLocalName(parsed.endpoint.name, platform);
+      const id = ++lastId;
+      const socket = new DataSocket(construct, id, 'client', resolved, parsed.endpoint.port === undefined ? { name } : { name, port: parsed.endpoint.port });
+      post({ t: 'connect', id, name, port: parsed.endpoint.port ?? null, options: wire(resolved) });
+      return socket;
+    }
+
+    /** Listens through the main process; `acceptor` runs here, in the page. */
+    static listen(acceptor: Acceptor<DataSocket>, name: string, port?: number | PageOptions, options?: PageOptions): DataSocket {
+      if (typeof acceptor !== 'function') throw invalidArgument('the acceptor must be a function (connection) => boolean | Promise<boolean>');
+      const parsed = parseEndpointArgs(name, port, options, true);
+      const resolved = resolveOptions(parsed.options, false);
+      if (parsed.endpoint.port === undefined) checkLocalName(parsed.endpoint.name, platform);
+      const id = ++lastId;
+      const listener = new DataSocket(construct, id, 'listener', resolved, parsed.endpoint.port === undefined ? { name } : { name, port: parsed.endpoint.port }, acceptor);
+      post({ t: 'listen', id, name, port: parsed.endpoint.port ?? null, options: wire(resolved) });
+      return listener;
+    }
+
+    static {
+      // Routing stays out of the class's public surface: the page sees only connect and listen.
+      route = (message) => DataSocket.#route(message);
+    }
+
+    /** Routes a host message to its socket. */
+    static #route(message: HostMessage): void {
+      if (message.t === 'rejected') {
+        // Only a bug or a race gets here; say so rather than drop it.
+        console.warn(`electron-datasocket: the main process refused a message: ${message.error.message}`);
+        return;
+      }
+      const socket = sockets.get(message.id);
+      if (message.t === 'incoming') {
+        DataSocket.#incoming(message.id, message.listener, message.address);
+        return;
+      }
+      if (socket === undefined) return; // closed here already; the host is told or will be
+      switch (message.t) {
+        case 'open':
+          socket.setAddress(message.address);
+          socket.opened();
+          return;
+        case 'bound':
+          socket.setAddress(message.address);
+          socket.bound();
+          return;
+        case 'data':
+          socket.receive(message.bytes);
+          return;
+        case 'sent':
+          socket.sent(message.bytes, message.count);
+          return;
+        case 'ended':
+          socket.#gone = true;
+          socket.ended();
+          return;
+        case 'failed':
+          socket.#gone = true;
+          socket.fail(fromPlainError(message.error));
+          return;
+        case 'clientError':
+          socket.clientFailed(fromPlainError(message.error));
+          return;
+      }
+    }
+
+    static #incoming(id: number, listenerId: number, address: DataSocketAddress): void {
+      const listener = sockets.get(listenerId);
+      if (listener === undefined || listener.#acceptor === undefined || listener.state !== 'listening') {
+        post({ t: 'verdict', id, accept: false });
+        return;
+      }
+      const connection = new DataSocket(construct, id, 'accepted', listener.options, address);
+      const acceptor = listener.#acceptor;
+      decideWithin(acceptor, connection, listener.options.acceptTimeoutMs, (accepted) => {
+        if (connection.state !== 'connecting') return; // closed in the meantime; the host was told
+        post({ t: 'verdict', id, accept: accepted });
+        if (!accepted) {
+          connection.#gone = true;
+          connection.drop();
+        }
+      });
+    }
+  }
+
+  return { DataSocket, receive: (message) => route(message) };
+}
