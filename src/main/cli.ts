@@ -1,0 +1,255 @@
+#!/usr/bin/env node
+/**
+ * The `datasocket` command (SPEC §8): listen, connect or send from a terminal or
+ * a script. Values go out from stdin lines and come in as stdout lines, in the
+ * text form of cli-json.ts; everything else (status, errors) goes to stderr, so
+ * stdout can be piped straight into another program.
+ */
+import fs from 'node:fs';
+import { DataSocketError, ErrorCode } from '../shared/errors.js';
+import { HELP, parseCliArgs, USAGE, UsageError, type CliCommand } from './cli-args.js';
+import { addressText, errorText, exit, printValue, readValues, status } from './cli-io.js';
+import { parseValue } from './cli-json.js';
+import { DataSocket, type ConnectOptions, type ListenOptions } from './data-socket.js';
+
+/** A running command, as far as the process around it needs to know. */
+interface Session {
+  /** Closes gracefully (flushing what is queued); the session exits once closed. */
+  stop(): void;
+}
+
+main(process.argv.slice(2));
+
+function main(argv: string[]): void {
+  // A bug must not end in a stack trace on a user's terminal: one line on stderr, exit 1.
+  process.on('uncaughtException', (error) => fatal(`internal error: ${errorText(error)}`));
+  process.on('unhandledRejection', (error) => fatal(`internal error: ${errorText(error)}`));
+
+  let session: Session;
+  try {
+    const request = parseCliArgs(argv, process.env);
+    if (request.kind === 'help') {
+      process.stdout.write(HELP);
+      exit(0);
+      return;
+    }
+    session = start(request.command);
+  } catch (error) {
+    if (error instanceof UsageError) usageError(error.message);
+    else if (error instanceof DataSocketError && error.code === ErrorCode.INVALID_ARGUMENT) usageError(errorText(error));
+    else fatal(errorText(error));
+    return;
+  }
+
+  let signalled = false;
+  const onSignal = (): void => {
+    // A second Ctrl-C means: do not wait for the peers.
+    if (signalled) {
+      exit(1);
+      return;
+    }
+    signalled = true;
+    session.stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    // EPIPE: whoever read our output is gone (`| head -1`); that is an end, not a failure.
+    if (error.code !== 'EPIPE') status(`cannot write to stdout: ${errorText(error)}`);
+    session.stop();
+  });
+}
+
+function start(command: CliCommand): Session {
+  switch (command.command) {
+    case 'listen':
+      return listen(command, listenOptions(command));
+    case 'connect':
+      return connect(command, connectOptions(command));
+    case 'send':
+      return send(command, connectOptions(command));
+  }
+}
+
+/** `listen`: accept everyone, print what any connection sends, broadcast stdin. */
+function listen(command: CliCommand, options: ListenOptions): Session {
+  const open = new Map<DataSocket, number>();
+  // Connections whose queue passed the high-water mark; stdin waits until all drained.
+  const congested = new Set<DataSocket>();
+  let opened = 0;
+  let failed = false;
+  let stopping = false;
+
+  const finishIfDone = (): void => {
+    if (stopping && listener.state === 'closed' && open.size === 0) exit(failed ? 1 : 0);
+  };
+  const uncongest = (connection: DataSocket): void => {
+    if (congested.delete(connection) && congested.size === 0) input.resume();
+  };
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    listener.close();
+    for (const connection of open.keys()) connection.close();
+    finishIfDone();
+  };
+  const accept = (connection: DataSocket): boolean => {
+    if (stopping) return false;
+    let label = 'incoming connection';
+    connection
+      .on('connect', () => {
+        const id = ++opened;
+        label = `connection ${id}`;
+        open.set(connection, id);
+        const from = connection.address.port === undefined ? '' : ` from ${addressText(connection.address)}`;
+        status(`${label} opened${from}`);
+      })
+      .on('data', printValue)
+      .on('drain', () => uncongest(connection))
+      .on('error', (error) => status(`${label}: ${errorText(error)}`))
+      .on('close', () => {
+        if (open.delete(connection)) status(`${label} closed`);
+        uncongest(connection);
+        finishIfDone();
+      });
+    return true;
+  };
+
+  const listener = DataSocket.listen(accept, command.name, command.port, options);
+  listener
+    .on('listening', () => status(`listening on ${addressText(listener.address)}`))
+    .on('error', (error) => {
+      failed = true;
+      status(errorText(error));
+      stop();
+    })
+    .on('close', finishIfDone);
+
+  // stdin ending changes nothing: the listener keeps printing what arrives.
+  const input = readValues((value) => {
+    let sent = 0;
+    for (const [connection, id] of open) {
+      if (!connection.active) continue;
+      sent++;
+      if (!sendValue(connection, value, `connection ${id}: `)) congested.add(connection);
+    }
+    if (sent === 0) status('no open connection: the line was not sent');
+    if (congested.size > 0) input.pause();
+  }, noop);
+  return { stop };
+}
+
+/** `connect`: print what arrives, send stdin; close when stdin ends. */
+function connect(command: CliCommand, options: ConnectOptions): Session {
+  const socket = DataSocket.connect(command.name, command.port, options);
+  let failed = false;
+  const input = readValues(
+    (value) => {
+      // Lines still coming in while the connection closes have nowhere to go.
+      if (socket.state === 'closing' || socket.state === 'closed') return;
+      if (!sendValue(socket, value, '')) input.pause();
+    },
+    () => closeOnceConnected(socket),
+  );
+  socket
+    .on('connect', () => status(`connected to ${addressText(socket.address)}`))
+    .on('data', printValue)
+    .on('drain', () => input.resume())
+    .on('error', (error) => {
+      failed = true;
+      status(errorText(error));
+    })
+    .on('close', () => exit(failed ? 1 : 0));
+  return { stop: () => socket.close() };
+}
+
+/** `send`: one value, then close; exit 0 only if it reached the OS and the close was clean. */
+function send(command: CliCommand, options: ConnectOptions): Session {
+  const value = parseValue(command.value!);
+  const socket = DataSocket.connect(command.name, command.port, options);
+  let failed = false;
+  let sent = false;
+  socket
+    .on('sent', () => {
+      sent = true;
+      socket.close();
+    })
+    .on('error', (error) => {
+      failed = true;
+      status(errorText(error));
+    })
+    .on('close', () => {
+      if (!failed && !sent) status('the connection closed before the value was sent');
+      exit(sent && !failed ? 0 : 1);
+    });
+  socket.send(value);
+  return { stop: () => socket.close() };
+}
+
+/**
+ * close() before `connect` aborts and drops what is queued; input that ended
+ * early (`echo 1 | datasocket connect app`) must still be delivered.
+ */
+function closeOnceConnected(socket: DataSocket): void {
+  if (socket.state === 'connecting') socket.once('connect', () => socket.close());
+  else socket.close();
+}
+
+/** Sends one value; false when the socket's queue is full and stdin should wait for `drain`. */
+function sendValue(socket: DataSocket, value: unknown, label: string): boolean {
+  try {
+    return socket.send(value);
+  } catch (error) {
+    // Too large, or over maxBufferedBytes: this value is lost, the connection and later lines are not.
+    status(`${label}not sent: ${errorText(error)}`);
+    return true;
+  }
+}
+
+function listenOptions(command: CliCommand): ListenOptions {
+  const options: ListenOptions = commonOptions(command);
+  if (command.tlsCert !== undefined && command.tlsKey !== undefined) {
+    options.tls = { cert: readOptionFile(command.tlsCert, '--tls-cert'), key: readOptionFile(command.tlsKey, '--tls-key') };
+  }
+  return options;
+}
+
+function connectOptions(command: CliCommand): ConnectOptions {
+  const options: ConnectOptions = commonOptions(command);
+  if (command.tlsInsecure) {
+    options.tls = { rejectUnauthorized: false };
+    status("warning: --tls-insecure: the listener's certificate is not checked; use this for testing only");
+  } else if (command.tlsCa !== undefined) {
+    options.tls = { ca: readOptionFile(command.tlsCa, '--tls-ca') };
+  } else if (command.tls) {
+    options.tls = {};
+  }
+  return options;
+}
+
+function commonOptions(command: CliCommand): { token?: string; handshakeTimeoutMs?: number } {
+  const options: { token?: string; handshakeTimeoutMs?: number } = {};
+  if (command.token !== undefined) options.token = command.token;
+  if (command.timeoutMs !== undefined) options.handshakeTimeoutMs = command.timeoutMs;
+  return options;
+}
+
+function readOptionFile(file: string, option: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (error) {
+    throw new UsageError(`cannot read the ${option} file: ${errorText(error)}`);
+  }
+}
+
+function usageError(message: string): void {
+  process.stderr.write(`datasocket: ${message}\n${USAGE}`);
+  exit(2);
+}
+
+function fatal(message: string): void {
+  status(message);
+  exit(1);
+}
+
+function noop(): void {}

@@ -1,0 +1,85 @@
+/**
+ * The `datasocket` command line (SPEC §8), read without starting a process:
+ * what each command accepts and which lines are usage errors (exit 2).
+ */
+import { describe, expect, it } from 'vitest';
+import { parseCliArgs, UsageError, type CliCommand } from '../../src/main/cli-args.js';
+
+function command(argv: string[], env: Record<string, string> = {}): CliCommand {
+  const request = parseCliArgs(argv, env);
+  if (request.kind !== 'run') throw new Error(`expected a command, got ${request.kind}`);
+  return request.command;
+}
+
+describe('§8 commands and their arguments', () => {
+  it('listen and connect take a name and an optional port', () => {
+    expect(command(['listen', 'app'])).toMatchObject({ command: 'listen', name: 'app', port: undefined });
+    expect(command(['listen', '0.0.0.0', '0'])).toMatchObject({ command: 'listen', name: '0.0.0.0', port: 0 });
+    expect(command(['connect', 'example.org', '8080'])).toMatchObject({ command: 'connect', name: 'example.org', port: 8080 });
+  });
+
+  it('send takes its value last: two arguments are name and value, three are name, port and value', () => {
+    expect(command(['send', 'app', '42'])).toMatchObject({ name: 'app', port: undefined, value: '42' });
+    expect(command(['send', 'localhost', '7000', '{"a":1}'])).toMatchObject({ name: 'localhost', port: 7000, value: '{"a":1}' });
+  });
+
+  it('options may come anywhere, as --opt value or --opt=value', () => {
+    expect(command(['--token', 's', 'connect', '--timeout=250', 'app', '--tls-insecure'])).toMatchObject({
+      command: 'connect',
+      name: 'app',
+      token: 's',
+      timeoutMs: 250,
+      tlsInsecure: true,
+    });
+    expect(command(['listen', '--tls-cert', 'c.pem', 'app', '--tls-key=k.pem'])).toMatchObject({ tlsCert: 'c.pem', tlsKey: 'k.pem' });
+    expect(command(['send', 'app', '--tls-ca', 'ca.pem', '1', '--tls'])).toMatchObject({ tlsCa: 'ca.pem', tls: true, value: '1' });
+  });
+
+  it("'--' ends the options, so a value may start with '-'", () => {
+    expect(command(['send', 'app', '--', '-1'])).toMatchObject({ value: '-1' });
+    expect(command(['send', 'app', '--', '--token'])).toMatchObject({ value: '--token', token: undefined });
+  });
+
+  it('DATASOCKET_TOKEN gives the token when --token does not; an empty one counts as unset', () => {
+    expect(command(['connect', 'app'], { DATASOCKET_TOKEN: 'env' }).token).toBe('env');
+    expect(command(['connect', 'app', '--token', 'flag'], { DATASOCKET_TOKEN: 'env' }).token).toBe('flag');
+    expect(command(['connect', 'app'], { DATASOCKET_TOKEN: '' }).token).toBeUndefined();
+  });
+
+  it('--help or -h anywhere asks for the help, even with a command line that is otherwise incomplete', () => {
+    expect(parseCliArgs(['--help'])).toEqual({ kind: 'help' });
+    expect(parseCliArgs(['send', '-h'])).toEqual({ kind: 'help' });
+  });
+});
+
+describe('§8 usage errors', () => {
+  it.each([
+    [[], /missing command/],
+    [['serve', 'app'], /unknown command 'serve'/],
+    [['connect'], /missing <name>/],
+    [['send'], /missing <name>/],
+    [['send', 'app'], /missing <value>/],
+    [['connect', 'a', '1', 'extra'], /too many arguments: 'extra'/],
+    [['send', 'a', '1', 'x', 'y'], /too many arguments/],
+    [['connect', 'app', '--bogus'], /unknown option '--bogus'/],
+    [['send', 'app', '-1'], /unknown option '-1'.*after '--'/],
+    [['connect', 'app', '--token'], /'--token' needs a value/],
+    [['connect', 'app', '--token', '--tls'], /'--token' needs a value/],
+    [['connect', 'app', '--tls=yes'], /'--tls' takes no value/],
+    [['connect', 'host', 'http'], /bad port 'http'/],
+    [['connect', 'host', '0'], /bad port '0'.*from 1 to 65535/],
+    [['listen', 'host', '65536'], /bad port '65536'/],
+    [['listen', 'host', '-1'], /unknown option '-1'/],
+    [['listen', 'host', '8.5'], /bad port '8.5'/],
+    [['connect', 'app', '--timeout', 'soon'], /bad --timeout 'soon'/],
+    [['connect', 'app', '--timeout', '0'], /bad --timeout '0'/],
+    [['connect', 'app', '--tls-cert', 'c.pem'], /'--tls-cert' is for listen/],
+    [['listen', 'app', '--tls-ca', 'ca.pem'], /'--tls-ca' is for connect and send/],
+    [['listen', 'app', '--tls-insecure'], /'--tls-insecure' is for connect and send/],
+    [['listen', 'app', '--tls-cert', 'c.pem'], /'--tls-cert' and '--tls-key' go together/],
+    [['connect', 'app', '--tls-ca', 'ca.pem', '--tls-insecure'], /either '--tls-ca' or '--tls-insecure'/],
+  ])('%j', (argv, message) => {
+    expect(() => parseCliArgs(argv)).toThrow(UsageError);
+    expect(() => parseCliArgs(argv)).toThrow(message);
+  });
+});
