@@ -38,10 +38,10 @@ export function dial(target: Target, options: ResolvedOptions, tlsOptions: tls.C
   const connectEvent = tlsOptions ? 'secureConnect' : 'connect';
   let socket: net.Socket;
   if (target.kind === 'local') {
-    socket = tlsOptions ? tls.connect({ ...tlsOptions, path: target.path }) : net.connect({ path: target.path });
+    socket = tlsOptions ? tlsConnect({ ...tlsOptions, path: target.path }) : net.connect({ path: target.path });
   } else if (tlsOptions) {
     const servername = net.isIP(target.host) === 0 ? target.host : undefined;
-    socket = tls.connect({ servername, ...tlsOptions, host: target.host, port: target.port });
+    socket = tlsConnect({ servername, ...tlsOptions, host: target.host, port: target.port });
   } else {
     socket = net.connect({ host: target.host, port: target.port });
   }
@@ -108,6 +108,15 @@ export function dial(target: Target, options: ResolvedOptions, tlsOptions: tls.C
       socket.destroy();
     },
   };
+}
+
+/** tls.connect throws at once on unusable options (a bad CA or key): that is a wrong argument. */
+function tlsConnect(options: tls.ConnectionOptions): tls.TLSSocket {
+  try {
+    return tls.connect(options);
+  } catch (error) {
+    throw new DataSocketError(ErrorCode.INVALID_ARGUMENT, `the 'tls' options are not usable: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 function ignore(): void {}

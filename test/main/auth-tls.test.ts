@@ -184,6 +184,15 @@ describe('§5 tls: TCP with a certificate the test generates', () => {
     expect(events.errors[0]!.code).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY|CERT/);
   });
 
+  it('unusable tls options throw ERR_DATASOCKET_INVALID_ARGUMENT at the call', () => {
+    expect(() => DataSocket.listen(() => true, '127.0.0.1', 0, { tls: { key: 'not a key', cert: 'not a cert' } })).toThrow(
+      expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }),
+    );
+    expect(() => DataSocket.connect('localhost', 1, { tls: { ca: 'x', key: 'not a key', cert: 'nope' } })).toThrow(
+      expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }),
+    );
+  });
+
   it('combines tls and token', async () => {
     const listener = track(DataSocket.listen(() => true, '127.0.0.1', 0, { tls: { key, cert }, token: 'both' }));
     await listening(listener);
