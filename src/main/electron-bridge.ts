@@ -1,0 +1,140 @@
+/**
+ * THIN adapter between Electron and the host: takes each frame's message port,
+ * gives it a Host, and ties the host's life to the frame's document — reload,
+ * navigation, crash, destruction and quit all close that frame's sockets.
+ * Everything else (policy, limits, validation, relaying) is in host.ts.
+ */
+import { app, ipcMain, webFrameMain, type IpcMainEvent, type WebContents, type WebFrameMain } from 'electron';
+import { BRIDGE_CHANNEL } from '../shared/bridge-protocol.js';
+import { invalidArgument } from '../shared/errors.js';
+import { DEFAULT_LIMITS, Host, type DisposeReason, type HostLimits } from './host.js';
+import { defaultPolicy, type SocketPolicy } from './policy.js';
+
+/** What the policy learns about the page asking. */
+export interface BridgeRequester {
+  webContents: WebContents;
+  /** The frame that asked (null if it is already gone). */
+  frame: WebFrameMain | null;
+  /** The frame's URL when it asked. */
+  url: string;
+}
+
+/** A policy for the Electron bridge: sees the request and who asks. */
+export type BridgePolicy = SocketPolicy<BridgeRequester>;
+
+/** Options of {@link installDataSocketBridge}. */
+export interface BridgeOptions {
+  /** Decides each connect/listen from a page. Default: local sockets, and TCP on loopback only. */
+  policy?: BridgePolicy;
+  /** Per page: `sockets` (default 64) and `queuedBytes` (default 64 MiB). */
+  limits?: Partial<HostLimits>;
+}
+
+/** The installed bridge. */
+export interface DataSocketBridge {
+  /** Closes every page's sockets and stops serving. */
+  dispose(): void;
+}
+
+interface Served {
+  readonly host: Host<BridgeRequester>;
+  readonly webContents: WebContents;
+  readonly frameKey: string;
+  dispose(reason: DisposeReason): void;
+}
+
+let installed = false;
+
+/**
+ * Lets preloads that called `exposeDataSocket()` open sockets through this main
+ * process. Call once, before any window loads.
+ */
+export function installDataSocketBridge(options: BridgeOptions = {}): DataSocketBridge {
+  if (installed) throw invalidArgument('installDataSocketBridge() was already called');
+  const policy = options.policy ?? defaultPolicy;
+  if (typeof policy !== 'function') throw invalidArgument("'policy' must be a function (request) => boolean | Promise<boolean>");
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  for (const [key, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value < 1) throw invalidArgument(`'limits.${key}' must be a positive integer`);
+  }
+  installed = true;
+
+  const served = new Set<Served>();
+  const byFrame = new Map<string, Served>();
+  const watched = new WeakSet<WebContents>();
+  // A cross-document navigation that commits replaces the document that was there when it started.
+  const navigating = new Map<string, Served>();
+
+  const frameKey = (webContents: WebContents, frame: WebFrameMain): string => `${webContents.id}:${frame.frameTreeNodeId}`;
+
+  const watch = (webContents: WebContents): void => {
+    if (watched.has(webContents)) return;
+    watched.add(webContents);
+    webContents.on('did-start-navigation', (details) => {
+      if (details.isSameDocument || details.frame === null || details.frame === undefined) return;
+      const key = frameKey(webContents, details.frame);
+      const current = byFrame.get(key);
+      if (current) navigating.set(key, current);
+    });
+    webContents.on('did-frame-navigate', (_event, _url, _code, _status, _isMainFrame, processId, routingId) => {
+      const frame = webFrameMain.fromId(processId, routingId);
+      if (!frame) return;
+      const key = frameKey(webContents, frame);
+      navigating.get(key)?.dispose('navigated');
+      navigating.delete(key);
+    });
+    webContents.on('render-process-gone', () => {
+      for (const s of [...served]) if (s.webContents === webContents) s.dispose('crashed');
+    });
+    webContents.once('destroyed', () => {
+      for (const s of [...served]) if (s.webContents === webContents) s.dispose('destroyed');
+    });
+  };
+
+  const onPort = (event: IpcMainEvent): void => {
+    const port = event.ports[0];
+    const frame = event.senderFrame;
+    if (port === undefined || frame === null) return;
+    const webContents = event.sender;
+    const key = frameKey(webContents, frame);
+    // One document, one host: a frame that sends a new port has a new document.
+    byFrame.get(key)?.dispose('navigated');
+    const host = new Host<BridgeRequester>((message) => port.postMessage(message), {
+      policy,
+      limits,
+      context: () => ({ webContents, frame: frame.isDestroyed() ? null : frame, url: frame.isDestroyed() ? '' : frame.url }),
+    });
+    const entry: Served = {
+      host,
+      webContents,
+      frameKey: key,
+      dispose(reason) {
+        if (!served.delete(entry)) return;
+        if (byFrame.get(key) === entry) byFrame.delete(key);
+        host.dispose(reason);
+        port.close();
+      },
+    };
+    served.add(entry);
+    byFrame.set(key, entry);
+    watch(webContents);
+    port.on('message', (message) => host.receive(message.data));
+    port.on('close', () => entry.dispose('port-closed'));
+    port.start();
+  };
+
+  const onQuit = (): void => {
+    for (const s of [...served]) s.dispose('quit');
+  };
+
+  ipcMain.on(BRIDGE_CHANNEL, onPort);
+  app.on('will-quit', onQuit);
+  return {
+    dispose(): void {
+      ipcMain.removeListener(BRIDGE_CHANNEL, onPort);
+      app.removeListener('will-quit', onQuit);
+      onQuit();
+      installed = false;
+    },
+  };
+}
