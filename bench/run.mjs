@@ -1,0 +1,179 @@
+/**
+ * `npm run bench`: DataSocket against a raw `net` + msgpackr baseline, node-ipc
+ * and zeromq, side by side on this machine, sender and receiver in separate
+ * processes (child_process.fork of bench/<lib>.mjs, see bench/measure.mjs),
+ * over a Unix domain socket and over TCP on 127.0.0.1.
+ *
+ * Figures: (1) small values one way, msgs/s, counted and timed at the receiver
+ * from the end of the warm-up to the last value; (2) 64 KiB Uint8Array one way,
+ * MB/s (10^6 bytes); (3) round trip of a small value, one in flight, p50 and
+ * p99 in µs after warm-up. Every value is checked on arrival (order, id, shape
+ * or length) and a result only counts if its count and last id match.
+ * Each measurement runs BENCH_RUNS times (default 3), the libraries interleaved
+ * (raw, datasocket, node-ipc, zeromq, raw, …) within each figure so that
+ * machine noise hits all alike; the table shows medians and ratios to the raw
+ * baseline of the same transport, then the issue's targets as PASS/FAIL lines
+ * (bench/report.mjs). Everything, every run included, goes to bench/results.json.
+ *
+ * Environment: BENCH_RUNS=n; BENCH_QUICK=1: a tenth of the values after half
+ * the warm-up, 1 run unless BENCH_RUNS says otherwise; BENCH_LIBS,
+ * BENCH_FIGURES (small,bytes,rtt), BENCH_TRANSPORTS (unix,tcp): comma-separated
+ * subsets; BENCH_PIN=0: do not pin round-trip pairs to one CPU (see pinCpu).
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { measure } from './measure.mjs';
+import { LABELS, METRICS, formatValue, machine, printTable, summarize, targets } from './report.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+const LIBS = ['raw', 'datasocket', 'node-ipc', 'zeromq'];
+const FIGURES = ['small', 'bytes', 'rtt'];
+const TRANSPORTS = ['unix', 'tcp'];
+
+/**
+ * Values per measurement: [warm-up, measured]. The slower libraries get fewer
+ * so that a full run stays within minutes; a rate does not depend on the count
+ * once warmed up. node-ipc's 64 KiB values travel as ~130 KB of JSON each.
+ * The round-trip warm-up is long because the raw baseline's tail took some
+ * 10 000 round trips to settle (JIT).
+ */
+const COUNTS = {
+  small: { raw: [300_000, 3_000_000], datasocket: [300_000, 3_000_000], 'node-ipc': [50_000, 500_000], zeromq: [50_000, 700_000] },
+  bytes: { raw: [3_000, 30_000], datasocket: [3_000, 30_000], 'node-ipc': [100, 1_500], zeromq: [3_000, 30_000] },
+  rtt: { raw: [20_000, 100_000], datasocket: [20_000, 100_000], 'node-ipc': [20_000, 100_000], zeromq: [20_000, 100_000] },
+};
+const QUICK_COUNT_DIVISOR = 10;
+const QUICK_WARMUP_DIVISOR = 2;
+const MEASUREMENT_TIMEOUT_MS = 60_000;
+
+const quick = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
+const runs = positiveInteger('BENCH_RUNS', quick ? 1 : 3);
+const plan = {
+  libs: subset('BENCH_LIBS', LIBS),
+  figures: subset('BENCH_FIGURES', FIGURES),
+  transports: subset('BENCH_TRANSPORTS', TRANSPORTS),
+};
+
+/**
+ * Round trips: whether the two processes share a CPU moves the latency by tens
+ * of µs here (a cross-CPU wake-up on a VM), and the scheduler decides
+ * differently from one run to the next (seen: the same library at 17 or 60 µs).
+ * So both processes of a round-trip pair are pinned to the same CPU with
+ * taskset, and the figure compares what the libraries cost rather than where
+ * they landed. One-way pairs are left to the OS, which spreads them.
+ */
+const pinCpu = process.env.BENCH_PIN === '0' || !hasTaskset() ? null : os.cpus().length - 1;
+
+function hasTaskset() {
+  return spawnSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' }).status === 0;
+}
+
+function positiveInteger(name, fallback) {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, not ${JSON.stringify(text)}`);
+  return n;
+}
+
+function subset(name, all) {
+  const text = process.env[name];
+  if (!text) return all;
+  const picked = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const item of picked) if (!all.includes(item)) throw new Error(`${name}: unknown '${item}' (one of ${all.join(', ')})`);
+  return all.filter((item) => picked.includes(item));
+}
+
+function countsFor(figure, lib) {
+  const [warmup, count] = COUNTS[figure][lib];
+  return quick ? { warmup: Math.ceil(warmup / QUICK_WARMUP_DIVISOR), count: Math.ceil(count / QUICK_COUNT_DIVISOR) } : { warmup, count };
+}
+
+const started = new Date();
+const info = machine();
+const loadBefore = os.loadavg();
+const { libs, figures, transports } = plan;
+console.log(`electron-datasocket bench — ${started.toISOString()}`);
+console.log(`machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB, ${info.platform}; Node ${info.node}`);
+console.log(`load average at start: ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`${quick ? 'QUICK mode (a tenth of the values), ' : ''}${runs} run(s) per measurement; libraries: ${libs.join(', ')}; transports: ${transports.join(', ')}`);
+console.log(`round-trip pairs: ${pinCpu === null ? 'placed by the OS' : `pinned together to CPU ${pinCpu}`}`);
+console.log('');
+
+const results = {};
+for (const figure of figures) {
+  results[figure] = {};
+  for (const transport of transports) {
+    results[figure][transport] = Object.fromEntries(libs.map((lib) => [lib, { counts: countsFor(figure, lib), runs: [] }]));
+  }
+}
+
+const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dsbench-'));
+let sequence = 0;
+try {
+  for (const figure of figures) {
+    for (let run = 1; run <= runs; run++) {
+      for (const transport of transports) {
+        for (const lib of libs) {
+          const t0 = Date.now();
+          const outcome = await measure({
+            lib,
+            figure,
+            transport,
+            ...countsFor(figure, lib),
+            socketPath: path.join(socketDir, `${lib}-${++sequence}.sock`),
+            pinCpu,
+            timeoutMs: MEASUREMENT_TIMEOUT_MS,
+          });
+          results[figure][transport][lib].runs.push(outcome);
+          const shown = outcome.result
+            ? METRICS[figure].map(({ key }) => formatValue(key, outcome.result[key])).join(' / ')
+            : `FAILED: ${outcome.error}`;
+          const seconds = ((Date.now() - t0) / 1000).toFixed(1);
+          console.log(`  ${figure.padEnd(5)} run ${run}/${runs}  ${transport.padEnd(4)}  ${LABELS[lib].padEnd(10)}  ${shown}  [${seconds} s]`);
+        }
+      }
+    }
+  }
+} finally {
+  fs.rmSync(socketDir, { recursive: true, force: true });
+}
+
+summarize(results, plan);
+const finished = new Date();
+console.log('');
+console.log(`electron-datasocket bench — ${info.cpu}, ${info.cores} cores, Node ${info.node} — ${started.toISOString()}${quick ? ' — QUICK' : ''}`);
+console.log('');
+printTable(results, plan);
+console.log('');
+const checks = targets(results, plan);
+for (const { name, pass, detail } of checks) console.log(`${pass ? 'PASS' : 'FAIL'}  ${name}: ${detail}`);
+const loadAfter = os.loadavg();
+console.log('');
+console.log(`took ${((finished - started) / 1000).toFixed(0)} s; load average at end: ${loadAfter.map((l) => l.toFixed(2)).join(' ')}`);
+
+const report = {
+  date: started.toISOString(),
+  durationS: (finished - started) / 1000,
+  machine: info,
+  node: process.version,
+  loadAverage: { start: loadBefore, end: loadAfter },
+  quick,
+  runs,
+  roundTripPinnedToCpu: pinCpu,
+  ...plan,
+  units: { rate: 'values/s', mbps: 'MB/s (10^6 bytes)', p50: 'µs', p99: 'µs', mean: 'µs', ms: 'ms (measured window)' },
+  results,
+  targets: checks,
+};
+const file = path.join(here, 'results.json');
+fs.writeFileSync(`${file}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
+fs.renameSync(`${file}.tmp`, file);
+console.log(`results written to ${path.relative(process.cwd(), file) || file}`);
