@@ -8,22 +8,38 @@
 import { DataSocketError, ErrorCode } from './errors.js';
 import { FRAME_HEADER_BYTES, FrameKind, elementBytes, isKnownKind, readFrameLength, writeFrameHeader } from './protocol.js';
 
-const SLAB_BYTES = 256 * 1024;
 const EMPTY = new Uint8Array(0);
+const NO_SLABS: readonly Uint8Array[] = Object.freeze([]);
+/** Slabs start small (an idle socket holds little) and double as traffic fills them. */
+const MIN_SLAB_BYTES = 64 * 1024;
+const MAX_SLAB_BYTES = 1024 * 1024;
 /** Frames above this size get their own buffer instead of a slab's tail. */
-const OWN_BUFFER_BYTES = 64 * 1024;
+const OWN_BUFFER_BYTES = MAX_SLAB_BYTES / 4;
+/** Slabs kept for reuse once their bytes reached the OS. */
+const MAX_FREE_SLABS = 2;
+
+/** What `take()` hands out: the bytes, and the slabs to give back with `recycle()` once those bytes were sent. */
+export interface Batch {
+  chunks: Uint8Array[];
+  retired: readonly Uint8Array[];
+}
 
 /**
- * Collects frames between two flushes. Frames are copied into large slabs, and
- * `take()` hands out the bytes written since the last take. A slab region once
- * taken is never written again, so the transport may hold it as long as it likes.
+ * Collects frames between two flushes. Frames are copied into slabs (a send is a
+ * snapshot: the caller may change its value at once), and `take()` hands out the
+ * bytes written since the last take. A slab region once taken is never written
+ * again until the slab is recycled, which happens only after every batch that
+ * used it was reported sent; so in a steady stream nothing is allocated per send.
  */
 export class FrameWriter {
   // Allocated on the first append: listeners and idle sockets never pay for a slab.
-  #slab = EMPTY;
+  #slab: Uint8Array = EMPTY;
   #start = 0;
   #pos = 0;
   #closed: Uint8Array[] = [];
+  #retired: Uint8Array[] = [];
+  #free: Uint8Array[] = [];
+  #nextSlabBytes = MIN_SLAB_BYTES;
   /** Bytes of frames appended and not yet taken. */
   pendingBytes = 0;
   /** Number of frames appended and not yet taken. */
@@ -43,8 +59,7 @@ export class FrameWriter {
         this.pendingCount++;
         return;
       }
-      this.#slab = new Uint8Array(SLAB_BYTES);
-      this.#start = this.#pos = 0;
+      this.#nextSlab(total);
     }
     const slab = this.#slab;
     const pos = this.#pos;
@@ -68,21 +83,41 @@ export class FrameWriter {
   }
 
   /** Hands out every pending byte, in order, as one or more chunks; then nothing is pending. */
-  take(): Uint8Array[] {
+  take(): Batch {
     this.#closeRegion();
-    const chunks = this.#closed;
+    const batch: Batch = { chunks: this.#closed, retired: this.#retired.length === 0 ? NO_SLABS : this.#retired };
     this.#closed = [];
+    if (this.#retired.length !== 0) this.#retired = [];
     this.pendingBytes = 0;
     this.pendingCount = 0;
-    return chunks;
+    return batch;
+  }
+
+  /** Takes back slabs of a batch whose bytes all reached the OS. */
+  recycle(slabs: readonly Uint8Array[]): void {
+    for (const slab of slabs) if (this.#free.length < MAX_FREE_SLABS) this.#free.push(slab);
   }
 
   /** Forgets every pending frame (used when a connection aborts). */
   clear(): void {
     this.#closed = [];
+    this.#retired = [];
+    this.#free = [];
     this.#start = this.#pos;
     this.pendingBytes = 0;
     this.pendingCount = 0;
+  }
+
+  #nextSlab(atLeast: number): void {
+    if (this.#slab !== EMPTY) this.#retired.push(this.#slab);
+    let slab = this.#free.pop();
+    if (slab === undefined || slab.length < atLeast) {
+      const size = Math.min(MAX_SLAB_BYTES, Math.max(this.#nextSlabBytes, atLeast * 4));
+      slab = new Uint8Array(size);
+      this.#nextSlabBytes = Math.min(MAX_SLAB_BYTES, size * 2);
+    }
+    this.#slab = slab;
+    this.#start = this.#pos = 0;
   }
 
   #closeRegion(): void {
@@ -91,6 +126,21 @@ export class FrameWriter {
       this.#start = this.#pos;
     }
   }
+}
+
+type UnsafeAllocator = (size: number) => Uint8Array;
+const nodeAllocUnsafeSlow = (globalThis as { Buffer?: { allocUnsafeSlow?: UnsafeAllocator } }).Buffer?.allocUnsafeSlow;
+
+/**
+ * A fresh buffer of exactly `size` bytes, for a body that is about to be filled
+ * completely. In Node that skips zero-filling it first (a large value would
+ * otherwise be written twice); the result is a plain Uint8Array with its own
+ * ArrayBuffer either way.
+ */
+function allocateBody(size: number): Uint8Array {
+  if (nodeAllocUnsafeSlow === undefined) return new Uint8Array(size);
+  const buffer = nodeAllocUnsafeSlow(size);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, size);
 }
 
 /** Receives one frame: its kind and body `source[start..end)`; `owned` if `source` is a fresh buffer holding exactly this body. */
@@ -179,7 +229,7 @@ export class FrameReader {
   }
 
   #startBody(kind: number, length: number, chunk: Uint8Array, from: number): void {
-    const body = new Uint8Array(length);
+    const body = allocateBody(length);
     body.set(chunk.subarray(from), 0);
     this.#body = body;
     this.#bodyPos = chunk.length - from;

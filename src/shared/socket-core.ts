@@ -98,6 +98,8 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
   readonly #reader: FrameReader | null;
   readonly #limits: EncodeLimits;
   #inflightBytes = 0;
+  /** For each transmit not yet reported sent, the slabs it was the last to use. */
+  readonly #inflightRetired: (readonly Uint8Array[])[] = [];
   #flushScheduled = false;
   #needDrain = false;
   #closeRequested = false;
@@ -245,6 +247,9 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
   protected sent(bytes: number, count: number): void {
     if (this.#closed()) return;
     this.#inflightBytes -= bytes;
+    // Batches complete in order: the slabs this one finished are no longer read by anyone.
+    const retired = this.#inflightRetired.shift();
+    if (retired !== undefined && retired.length !== 0) this.#writer.recycle(retired);
     if (this.listens('sent')) {
       for (let i = 0; i < count && !this.#closed(); i++) this.emit('sent');
     }
@@ -318,8 +323,10 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
     if (writer.pendingBytes > 0) {
       const count = writer.pendingCount;
       const bytes = writer.pendingBytes;
+      const batch = writer.take();
       this.#inflightBytes += bytes;
-      carrier.transmit(writer.take(), bytes, count);
+      this.#inflightRetired.push(batch.retired);
+      carrier.transmit(batch.chunks, bytes, count);
     }
     if (this.#endAfterFlush && this.#carrier === carrier && !carrier.blocked) {
       this.#endAfterFlush = false;

@@ -24,7 +24,7 @@ function pipe() {
     },
     /** Delivers everything sent so far, cut into chunks of `chunk` bytes. */
     deliver(chunk = Infinity): unknown[] {
-      for (const bytes of writer.take()) {
+      for (const bytes of writer.take().chunks) {
         for (let i = 0; i < bytes.length; i += chunk) reader.push(bytes.subarray(i, Math.min(bytes.length, i + chunk)));
       }
       return received.splice(0);
