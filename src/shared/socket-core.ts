@@ -153,7 +153,9 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
     limits.budget = this.#options.maxBufferedBytes - this.bufferedAmount;
     this.#encoder.encode(data, this.#writer, limits);
     if (this.#state === 'open') {
-      if (this.#writer.pendingBytes >= EAGER_FLUSH_BYTES) {
+      // An idle connection writes at once (a reply should not wait for the turn to end);
+      // a busy one batches until the turn ends or enough is pending.
+      if (this.#inflightBytes === 0 || this.#writer.pendingBytes >= EAGER_FLUSH_BYTES) {
         this.#flush();
       } else if (!this.#flushScheduled) {
         this.#flushScheduled = true;

@@ -82,8 +82,9 @@ for (const transport of [
       while (sent < 4000) await sleep(5);
       expect(client.bufferedAmount).toBe(0);
       const value = { when: new Date(0), tags: new Set(['a']), bytes: Uint8Array.of(1, 2), big: 2n ** 70n };
+      const reply = once(client as never, 'data');
       await peer.run({ op: 'send', id: accepted.id, value });
-      expect(await once(client as never, 'data')).toEqual(value);
+      expect(await reply).toEqual(value);
       expect(events.errors).toEqual([]);
       expect(client.address.name).toBe(at.name);
     });
