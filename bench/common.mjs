@@ -11,9 +11,10 @@
  * any failure reports { type: 'error', message } and exits 1.
  */
 import { performance } from 'node:perf_hooks';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 
-/** The job this worker was forked for. */
-export const job = JSON.parse(process.argv[2] ?? '{}');
+/** The job this worker was forked for (a page thread of bench/relay.mjs gets it as workerData). */
+export const job = isMainThread ? JSON.parse(process.argv[2] ?? '{}') : workerData.job;
 
 /** Size of the one-way binary figure's values (bench/measure.mjs checks the total against it). */
 const BYTES_SIZE = 64 * 1024;
@@ -49,7 +50,8 @@ export function valueFor(id) {
 }
 
 function send(message) {
-  process.send?.(message);
+  if (isMainThread) process.send?.(message);
+  else parentPort.postMessage(message);
 }
 
 /** Tells the orchestrator where to connect. */
@@ -64,7 +66,8 @@ export function fail(error) {
   if (failed) return;
   failed = true;
   const message = error instanceof Error ? `${error.name}: ${error.message}${error.code ? ` (${error.code})` : ''}` : String(error);
-  if (process.send) process.send({ type: 'error', message }, () => process.exit(1));
+  if (!isMainThread) parentPort.postMessage({ type: 'error', message });
+  else if (process.send) process.send({ type: 'error', message }, () => process.exit(1));
   else {
     console.error(message);
     process.exit(1);

@@ -7,7 +7,7 @@
 import os from 'node:os';
 
 /** How each library is named in the output. */
-export const LABELS = { raw: 'raw net', datasocket: 'DataSocket', 'node-ipc': 'node-ipc', zeromq: 'zeromq' };
+export const LABELS = { raw: 'raw net', datasocket: 'DataSocket', relay: 'DS bridge', 'node-ipc': 'node-ipc', zeromq: 'zeromq' };
 
 /** The numbers each figure yields, and which way is better. */
 export const METRICS = {
@@ -145,6 +145,24 @@ export function targets(results, { figures, transports, libs }) {
     if (!againstRaw('rtt', transport)) continue;
     const ratio = ours('rtt', transport).ratio?.p50;
     add(`round-trip p50 <= 1.15x raw (${transport})`, ratio <= 1.15, ratioDetail(ratio));
+  }
+  // The Electron bridge's relay path (page → port → host → socket) against the Node DataSocket directly.
+  const bridged = (figure, transport) => figures.includes(figure) && transports.includes(transport) && libs.includes('relay') && libs.includes('datasocket');
+  const versusDirect = (figure, transport, key) => {
+    const relay = results[figure][transport].relay.median?.[key];
+    const direct = ours(figure, transport).median?.[key];
+    return relay === undefined || direct === undefined ? undefined : relay / direct;
+  };
+  const directDetail = (ratio) => (ratio === undefined ? 'no data' : `${ratio.toFixed(2)}x direct DataSocket`);
+  for (const transport of transports) {
+    if (bridged('small', transport)) {
+      const ratio = versusDirect('small', transport, 'rate');
+      add(`bridge relay small-value rate >= 0.7x direct (${transport})`, ratio >= 0.7, directDetail(ratio));
+    }
+    if (bridged('rtt', transport)) {
+      const ratio = versusDirect('rtt', transport, 'p50');
+      add(`bridge relay round-trip p50 <= 1.3x direct (${transport})`, ratio <= 1.3, directDetail(ratio));
+    }
   }
   for (const rival of ['node-ipc', 'zeromq']) {
     if (!libs.includes(rival) || !libs.includes('datasocket')) continue;
