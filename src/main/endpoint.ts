@@ -34,8 +34,10 @@ export function socketDirectory(env: NodeJS.ProcessEnv = process.env): string {
 export function resolveTarget(endpoint: Endpoint, platform: NodeJS.Platform = process.platform): Target {
   const { name, port } = endpoint;
   if (port !== undefined) {
-    if (name.length > 253 || /[\s/\\]/.test(name)) throw invalidArgument(`'${name}' is not a host name or address`);
-    return { kind: 'tcp', name, host: name, port };
+    // '[::1]' is how people write IPv6 hosts next to a port; the socket wants '::1'.
+    const host = /^\[.*\]$/.test(name) ? name.slice(1, -1) : name;
+    if (host.length === 0 || host.length > 253 || /[\s/\\[\]]/.test(host)) throw invalidArgument(`'${name}' is not a host name or address`);
+    return { kind: 'tcp', name, host, port };
   }
   const kind = checkLocalName(name, platform);
   if (platform === 'win32') {

@@ -255,7 +255,8 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
     if (this.listens('sent')) {
       for (let i = 0; i < count && !this.#closed(); i++) this.emit('sent');
     }
-    if (this.#needDrain && !this.#closed() && this.bufferedAmount < this.#options.highWaterMark) {
+    // With highWaterMark 0 every send() says wait; 'drain' then comes once everything is out.
+    if (this.#needDrain && !this.#closed() && (this.bufferedAmount < this.#options.highWaterMark || this.bufferedAmount === 0)) {
       this.#needDrain = false;
       if (!this.#closeRequested) this.emit('drain');
     }

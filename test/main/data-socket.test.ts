@@ -299,6 +299,26 @@ describe('§2 send, sent, backpressure', () => {
     expect(got).toEqual([400, 400, 400]);
   });
 
+  it("with highWaterMark 0 every send() returns false, and 'drain' comes once everything is out", async () => {
+    const listener = accepting();
+    await listening(listener);
+    const client = track(DataSocket.connect(listener.address.name, { highWaterMark: 0 }));
+    await once(client, 'connect');
+    expect(client.send('a')).toBe(false);
+    expect(client.send('b')).toBe(false);
+    await once(client, 'drain');
+    expect(client.bufferedAmount).toBe(0);
+  });
+
+  it('connects to an IPv6 loopback host written with brackets', async () => {
+    const listener = track(DataSocket.listen(() => true, '::1', 0));
+    const events = record(listener);
+    await Promise.race([once(listener, 'listening'), events.closed]);
+    if (listener.state !== 'listening') return expect(events.errors[0]!.code).toBe('EADDRNOTAVAIL'); // no IPv6 here
+    const client = track(DataSocket.connect('[::1]', listener.address.port));
+    await once(client, 'connect');
+  });
+
   it('a send past maxBufferedBytes throws ERR_DATASOCKET_BUFFER_FULL, queues nothing, and the socket stays open', async () => {
     const got: number[] = [];
     const listener = accepting(uniqueName(), (c) => c.on('data', (v: Uint8Array) => got.push(v.length)));
