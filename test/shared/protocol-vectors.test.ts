@@ -1,0 +1,558 @@
+/**
+ * PROTOCOL.md's test vectors, checked byte for byte against the code: every
+ * `vector <id>` block is extracted, and each HELLO, AUTH proof, VERDICT, whole
+ * handshake and frame must be exactly what the implementation writes, and every
+ * frame must decode back to the value it documents. Editing either side alone fails here.
+ */
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { authProof, Handshake } from '../../src/main/handshake.js';
+import { ValueDecoder, ValueEncoder } from '../../src/shared/codec.js';
+import { DataSocketError, ErrorCode } from '../../src/shared/errors.js';
+import { FrameReader, FrameWriter } from '../../src/shared/frames.js';
+import {
+  authMessage,
+  CODEC_MSGPACKR_V1,
+  decodeHello,
+  encodeHello,
+  encodeVerdict,
+  FrameKind,
+  PROTOCOL_VERSION,
+  Verdict,
+  type VerdictStatus,
+} from '../../src/shared/protocol.js';
+
+const PROTOCOL_MD = fileURLToPath(new URL('../../PROTOCOL.md', import.meta.url));
+
+/** One `vector <id>` block: its `key: value` lines, in order (a key may repeat). */
+interface Vector {
+  readonly id: string;
+  readonly fields: readonly { readonly key: string; readonly value: string }[];
+}
+
+/** Extracts every vector block; throws on any line the format does not allow, so nothing is silently skipped. */
+function parseVectors(markdown: string): Vector[] {
+  const vectors: Vector[] = [];
+  const lines = markdown.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^```vector(.*)$/.exec(lines[i]!);
+    if (!open) continue;
+    const id = /^ ([a-z0-9-]+)$/.exec(open[1]!)?.[1];
+    if (id === undefined) throw new Error(`PROTOCOL.md line ${i + 1}: a vector block needs an id: ${lines[i]}`);
+    const fields: { key: string; value: string }[] = [];
+    for (i++; ; i++) {
+      const line = lines[i];
+      if (line === undefined) throw new Error(`PROTOCOL.md: vector ${id} is not closed`);
+      if (line === '```') break;
+      if (line.startsWith('#')) continue;
+      const continued = /^ +(\S.*)$/.exec(line);
+      if (continued) {
+        const last = fields[fields.length - 1];
+        if (last === undefined) throw new Error(`PROTOCOL.md line ${i + 1}: a continuation line with nothing to continue`);
+        last.value = `${last.value} ${continued[1]!}`;
+        continue;
+      }
+      const field = /^([a-z][a-z0-9-]*): (.*)$/.exec(line);
+      if (!field) throw new Error(`PROTOCOL.md line ${i + 1}: not a 'key: value' line in vector ${id}: ${line}`);
+      fields.push({ key: field[1]!, value: field[2]! });
+    }
+    vectors.push({ id, fields });
+  }
+  return vectors;
+}
+
+function all(vector: Vector, key: string): string[] {
+  return vector.fields.filter((f) => f.key === key).map((f) => f.value);
+}
+
+function optional(vector: Vector, key: string): string | undefined {
+  const values = all(vector, key);
+  if (values.length > 1) throw new Error(`vector ${vector.id}: '${key}' appears ${values.length} times`);
+  return values[0];
+}
+
+function one(vector: Vector, key: string): string {
+  const value = optional(vector, key);
+  if (value === undefined) throw new Error(`vector ${vector.id}: no '${key}'`);
+  return value;
+}
+
+function bytes(text: string): Uint8Array {
+  if (!/^([0-9a-f]{2}( [0-9a-f]{2})*)?$/.test(text)) throw new Error(`not lowercase hex bytes separated by spaces: ${text}`);
+  return text === '' ? new Uint8Array(0) : Uint8Array.from(text.split(' '), (b) => parseInt(b, 16));
+}
+
+function hex(data: Uint8Array): string {
+  return Array.from(data, (b) => b.toString(16).padStart(2, '0')).join(' ');
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+/** A token field: a JSON string, or `none`. */
+function token(text: string): string | undefined {
+  if (text === 'none') return undefined;
+  const value: unknown = JSON.parse(text);
+  if (typeof value !== 'string') throw new Error(`a token is a JSON string or none: ${text}`);
+  return value;
+}
+
+const CLIENT_NONCE = Uint8Array.from({ length: 16 }, (_, i) => i);
+const LISTENER_NONCE = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
+
+const vectors = parseVectors(readFileSync(PROTOCOL_MD, 'utf8'));
+const byPrefix = (prefix: string): Vector[] => vectors.filter((v) => v.id.startsWith(prefix));
+
+// ---------------------------------------------------------------------------
+// What each frame vector sends, and what must arrive.
+
+interface Sent {
+  /** The `value:` line of the vector, verbatim. */
+  readonly source: string;
+  readonly make: () => unknown;
+  /** Checks the decoded value; by default it must equal `make()`, with the same prototype. */
+  readonly check?: (received: unknown) => void;
+}
+
+function arrivesAs(expected: unknown): (received: unknown) => void {
+  return (received) => {
+    expect(received).toEqual(expected);
+    if (typeof expected === 'object' && expected !== null) expect(Object.getPrototypeOf(received)).toBe(Object.getPrototypeOf(expected));
+  };
+}
+
+const simple = (source: string, make: () => unknown): Sent => ({ source, make });
+
+const FRAME_VECTORS: Readonly<Record<string, readonly Sent[]>> = {
+  'frame-null': [simple('null', () => null)],
+  'frame-integer': [simple('42', () => 42)],
+  'frame-string': [simple("'hé'", () => 'hé')],
+  'frame-object': [simple('{ a: 1 }', () => ({ a: 1 }))],
+  'frame-array': [simple('[1, 2, 3]', () => [1, 2, 3])],
+  'frame-uint8array': [simple('new Uint8Array([1, 2, 3])', () => new Uint8Array([1, 2, 3]))],
+  'frame-float64array': [simple('new Float64Array([1.5])', () => new Float64Array([1.5]))],
+  'frame-arraybuffer': [simple('new Uint8Array([1, 2, 3, 4]).buffer', () => new Uint8Array([1, 2, 3, 4]).buffer)],
+  'frames-records': [
+    simple('{ a: 1 }', () => ({ a: 1 })),
+    simple('{ a: 2 }', () => ({ a: 2 })),
+    simple("{ b: 'x', a: null }", () => ({ b: 'x', a: null })),
+    simple('{ a: { a: 3 } }', () => ({ a: { a: 3 } })),
+  ],
+  'frames-scalars': [
+    simple('undefined', () => undefined),
+    simple('true', () => true),
+    simple('100', () => 100),
+    simple('-100', () => -100),
+    simple('70000', () => 70000),
+    simple('1.5', () => 1.5),
+    simple('NaN', () => NaN),
+    simple('2 ** 40', () => 2 ** 40),
+  ],
+  'frames-bigint': [
+    simple('1n', () => 1n),
+    simple('-(2n ** 63n)', () => -(2n ** 63n)),
+    simple('2n ** 64n - 1n', () => 2n ** 64n - 1n),
+    simple('2n ** 64n', () => 2n ** 64n),
+    simple('-(2n ** 70n)', () => -(2n ** 70n)),
+  ],
+  'frames-date': [
+    simple('new Date(0)', () => new Date(0)),
+    simple('new Date(1500)', () => new Date(1500)),
+    simple('new Date(-1)', () => new Date(-1)),
+    {
+      source: 'new Date(NaN)',
+      make: () => new Date(NaN),
+      check: (received) => {
+        expect(received).toBeInstanceOf(Date);
+        expect((received as Date).getTime()).toBeNaN();
+      },
+    },
+  ],
+  'frames-collections': [
+    simple("new Set([1, 'x'])", () => new Set([1, 'x'])),
+    simple("new Map([[1, 'a'], ['k', null]])", () => new Map<unknown, unknown>([[1, 'a'], ['k', null]])),
+  ],
+  'frames-regexp-error': [
+    simple('/a+b/gi', () => /a+b/gi),
+    {
+      source: "new TypeError('bad')",
+      make: () => new TypeError('bad'),
+      check: (received) => {
+        expect(Object.getPrototypeOf(received)).toBe(TypeError.prototype);
+        expect((received as Error).message).toBe('bad');
+      },
+    },
+    {
+      source: "Object.assign(new Error('boom'), { name: 'AbortError' })",
+      make: () => Object.assign(new Error('boom'), { name: 'AbortError' }),
+      check: (received) => {
+        expect(Object.getPrototypeOf(received)).toBe(Error.prototype);
+        expect((received as Error).name).toBe('AbortError');
+        expect((received as Error).message).toBe('boom');
+      },
+    },
+  ],
+  'frames-references': [
+    {
+      source: '[s, s] with s = { x: 1 }',
+      make: () => {
+        const s = { x: 1 };
+        return [s, s];
+      },
+      check: (received) => {
+        const [first, second] = received as [unknown, unknown];
+        expect(first).toEqual({ x: 1 });
+        expect(second).toBe(first);
+      },
+    },
+    {
+      source: 'o with o = { self: o }',
+      make: () => {
+        const o: { self: unknown } = { self: null };
+        o.self = o;
+        return o;
+      },
+      check: (received) => {
+        expect(Object.keys(received as object)).toEqual(['self']);
+        expect((received as { self: unknown }).self).toBe(received);
+      },
+    },
+  ],
+  'frames-nested-binary': [
+    {
+      source: '[new Uint8Array([9]), new Int16Array([1, -1]), new Uint8Array([7]).buffer, Buffer.from([1, 2])]',
+      make: () => [new Uint8Array([9]), new Int16Array([1, -1]), new Uint8Array([7]).buffer, Buffer.from([1, 2])],
+      check: (received) => {
+        const [u8, i16, buffer, fromBuffer] = received as unknown[];
+        arrivesAs(new Uint8Array([9]))(u8);
+        arrivesAs(new Int16Array([1, -1]))(i16);
+        arrivesAs(new Uint8Array([7]).buffer)(buffer);
+        expect(fromBuffer).toBeInstanceOf(Uint8Array);
+        expect(Array.from(fromBuffer as Uint8Array)).toEqual([1, 2]);
+      },
+    },
+  ],
+  'frames-binary-kinds': [
+    simple('new Int16Array([1, -2])', () => new Int16Array([1, -2])),
+    simple('new DataView(new Uint8Array([5, 6]).buffer)', () => new DataView(new Uint8Array([5, 6]).buffer)),
+    { source: 'Buffer.from([1, 2])', make: () => Buffer.from([1, 2]), check: arrivesAs(new Uint8Array([1, 2])) },
+    simple('new BigInt64Array([-1n])', () => new BigInt64Array([-1n])),
+  ],
+  'frame-proto-key': [
+    {
+      source: `JSON.parse('{"__proto__": 5}')`,
+      make: () => JSON.parse('{"__proto__": 5}') as unknown,
+      check: (received) => {
+        expect(Object.getPrototypeOf(received)).toBe(Object.prototype);
+        expect(Object.keys(received as object)).toEqual(['__proto_']);
+        expect((received as Record<string, unknown>)['__proto_']).toBe(5);
+      },
+    },
+  ],
+};
+
+/** Every vector PROTOCOL.md must carry, in the order it carries them. */
+const EXPECTED_IDS = [
+  'hello-client',
+  'hello-client-token',
+  'hello-listener',
+  'hello-listener-token',
+  'auth-ascii-token',
+  'auth-utf8-token',
+  'verdict-accepted',
+  'verdict-rejected',
+  'verdict-auth-failed',
+  'verdict-protocol',
+  'handshake-plain-accepted',
+  'handshake-plain-rejected',
+  'handshake-token-accepted',
+  'handshake-token-mismatch',
+  'handshake-token-on-client-only',
+  'handshake-foreign-version-2',
+  'frame-null',
+  'frame-integer',
+  'frame-string',
+  'frame-object',
+  'frame-array',
+  'frame-uint8array',
+  'frame-float64array',
+  'frame-arraybuffer',
+  'frame-end',
+  'frames-records',
+  'frames-scalars',
+  'frames-bigint',
+  'frames-date',
+  'frames-collections',
+  'frames-regexp-error',
+  'frames-references',
+  'frames-nested-binary',
+  'frames-binary-kinds',
+  'frame-proto-key',
+];
+
+const UNLIMITED = { maxFrameBytes: 2 ** 32 - 1, budget: Number.MAX_SAFE_INTEGER };
+
+/** The (value, frame) pairs of a frame vector, checked against the table above. */
+function framePairs(vector: Vector): { sent: Sent; frame: Uint8Array }[] {
+  const sources = all(vector, 'value');
+  const frames = all(vector, 'frame').map(bytes);
+  const table = FRAME_VECTORS[vector.id];
+  if (table === undefined) throw new Error(`this test has no values for vector ${vector.id}`);
+  expect(sources, `the value: lines of ${vector.id}`).toEqual(table.map((s) => s.source));
+  expect(frames, `one frame: per value: in ${vector.id}`).toHaveLength(sources.length);
+  // A value line must come right before its frame line.
+  const keys = vector.fields.filter((f) => f.key === 'value' || f.key === 'frame').map((f) => f.key);
+  expect(keys).toEqual(sources.flatMap(() => ['value', 'frame']));
+  return table.map((sent, i) => ({ sent, frame: frames[i]! }));
+}
+
+/** Reads a byte stream `chunk` bytes at a time, as a connection does; returns each frame's kind and body. */
+function readFrames(stream: Uint8Array, chunk: number): { kind: number; body: Uint8Array }[] {
+  const frames: { kind: number; body: Uint8Array }[] = [];
+  const reader = new FrameReader(64 * 1024 * 1024, (kind, source, start, end) => frames.push({ kind, body: source.slice(start, end) }));
+  for (let i = 0; i < stream.length; i += chunk) reader.push(stream.subarray(i, Math.min(stream.length, i + chunk)));
+  expect(reader.midFrame).toBe(false);
+  return frames;
+}
+
+/** Decodes a whole stream with one connection's reader and decoder. */
+function decodeStream(stream: Uint8Array, chunk: number): unknown[] {
+  const decoder = new ValueDecoder();
+  const values: unknown[] = [];
+  const reader = new FrameReader(64 * 1024 * 1024, (kind, source, start, end, owned) => values.push(decoder.decode(kind, source, start, end, owned)));
+  for (let i = 0; i < stream.length; i += chunk) reader.push(stream.subarray(i, Math.min(stream.length, i + chunk)));
+  expect(reader.midFrame).toBe(false);
+  return values;
+}
+
+// ---------------------------------------------------------------------------
+// Whole handshakes between two state machines, as PROTOCOL.md §3 describes them.
+
+type Outcome = string;
+
+function codeOf(error: unknown): string {
+  expect(error).toBeInstanceOf(DataSocketError);
+  return (error as DataSocketError).code;
+}
+
+/**
+ * Runs a listener against a client (a Handshake, or `rawClient` bytes of a foreign
+ * client) until neither has anything left to say; returns what each wrote and how each ended.
+ */
+function converse(options: {
+  clientToken?: string;
+  rawClient?: Uint8Array;
+  listenerToken: string | undefined;
+  accept: boolean;
+}): { clientSends: Uint8Array; listenerSends: Uint8Array; client: Outcome; listener: Outcome } {
+  const byClient: Uint8Array[] = [];
+  const byListener: Uint8Array[] = [];
+  const toListener: Uint8Array[] = [];
+  const toClient: Uint8Array[] = [];
+  let client: Outcome = 'pending';
+  let listener: Outcome = 'pending';
+  const listenerSide = new Handshake(
+    'listener',
+    options.listenerToken,
+    (b) => {
+      byListener.push(b.slice());
+      toClient.push(b.slice());
+    },
+    LISTENER_NONCE,
+  );
+  const clientSide =
+    options.rawClient === undefined
+      ? new Handshake(
+          'client',
+          options.clientToken,
+          (b) => {
+            byClient.push(b.slice());
+            toListener.push(b.slice());
+          },
+          CLIENT_NONCE,
+        )
+      : null;
+  listenerSide.start();
+  if (clientSide) clientSide.start();
+  else {
+    byClient.push(options.rawClient!);
+    toListener.push(options.rawClient!);
+  }
+  for (let round = 0; round < 16 && (toListener.length > 0 || toClient.length > 0); round++) {
+    for (const chunk of toListener.splice(0)) {
+      if (listener !== 'pending') continue;
+      try {
+        if (listenerSide.push(chunk).done) {
+          listenerSide.sendVerdict(options.accept);
+          listener = options.accept ? 'open' : 'refused';
+        }
+      } catch (error) {
+        listener = codeOf(error);
+      }
+    }
+    for (const chunk of toClient.splice(0)) {
+      if (client !== 'pending' || clientSide === null) continue;
+      try {
+        const step = clientSide.push(chunk);
+        if (step.done) {
+          expect(step.rest).toHaveLength(0);
+          client = 'open';
+        }
+      } catch (error) {
+        client = codeOf(error);
+      }
+    }
+  }
+  return { clientSends: concat(byClient), listenerSends: concat(byListener), client, listener };
+}
+
+// ---------------------------------------------------------------------------
+
+describe('§3 values: every frame PROTOCOL.md documents decodes back to its value', () => {
+  for (const vector of byPrefix('frame').filter((v) => v.id !== 'frame-end')) {
+    it(`decodes the frames of ${vector.id}, whole or one byte at a time`, () => {
+      const pairs = framePairs(vector);
+      const stream = concat(pairs.map((p) => p.frame));
+      for (const chunk of [stream.length, 1]) {
+        const received = decodeStream(stream, chunk);
+        expect(received).toHaveLength(pairs.length);
+        pairs.forEach(({ sent }, i) => (sent.check ?? arrivesAs(sent.make()))(received[i]));
+      }
+    });
+  }
+});
+
+describe('§4 wire protocol: PROTOCOL.md documents the bytes the code writes and reads', () => {
+  it('has exactly the vectors this test checks, each once, in order', () => {
+    expect(vectors.map((v) => v.id)).toEqual(EXPECTED_IDS);
+  });
+
+  it('has no vector block this test cannot read', () => {
+    const markdown = readFileSync(PROTOCOL_MD, 'utf8');
+    expect(markdown.match(/^```vector/gm) ?? []).toHaveLength(EXPECTED_IDS.length);
+    expect(vectors).toHaveLength(35);
+  });
+
+  it('has a value table entry for every frame vector and none for vectors it lacks', () => {
+    const frameIds = vectors.filter((v) => v.id.startsWith('frame') && v.id !== 'frame-end').map((v) => v.id);
+    expect(Object.keys(FRAME_VECTORS).sort()).toEqual(frameIds.sort());
+  });
+
+  for (const vector of byPrefix('hello-')) {
+    it(`writes the HELLO of ${vector.id}`, () => {
+      const flags = parseInt(one(vector, 'flags'), 16);
+      const nonce = bytes(one(vector, 'nonce'));
+      const hello = bytes(one(vector, 'hello'));
+      expect(hex(encodeHello(flags, nonce))).toBe(hex(hello));
+      expect(decodeHello(hello)).toEqual({ version: PROTOCOL_VERSION, codec: CODEC_MSGPACKR_V1, flags, reserved: 0, nonce });
+      // The state machine of the role and token the flags describe sends exactly these bytes.
+      const written: Uint8Array[] = [];
+      const role = flags & 0x02 ? 'listener' : 'client';
+      new Handshake(role, flags & 0x01 ? 'any token' : undefined, (b) => written.push(b), nonce).start();
+      expect(hex(concat(written))).toBe(hex(hello));
+    });
+  }
+
+  const CLIENT_ENDS: Readonly<Record<number, string>> = {
+    [Verdict.ACCEPTED]: 'open',
+    [Verdict.REJECTED]: ErrorCode.REJECTED,
+    [Verdict.AUTH_FAILED]: ErrorCode.AUTH_FAILED,
+    [Verdict.PROTOCOL]: ErrorCode.PROTOCOL,
+  };
+  for (const vector of byPrefix('verdict-')) {
+    it(`writes ${vector.id} and a client reads it as documented`, () => {
+      const status = Number(one(vector, 'status')) as VerdictStatus;
+      const verdict = bytes(one(vector, 'verdict'));
+      expect(hex(encodeVerdict(status))).toBe(hex(verdict));
+      const listenerHello = bytes(one(vectors.find((v) => v.id === 'hello-listener')!, 'hello'));
+      const client = new Handshake('client', undefined, () => {}, CLIENT_NONCE);
+      client.start();
+      let outcome: string;
+      try {
+        outcome = client.push(concat([listenerHello, verdict])).done ? 'open' : 'pending';
+      } catch (error) {
+        outcome = codeOf(error);
+      }
+      expect(outcome).toBe(CLIENT_ENDS[status]);
+    });
+  }
+
+  for (const vector of byPrefix('handshake-')) {
+    it(`exchanges exactly the bytes of ${vector.id} and ends as documented`, () => {
+      const clientToken = optional(vector, 'client-token');
+      const acceptor = one(vector, 'acceptor');
+      expect(['accepts', 'refuses']).toContain(acceptor);
+      const result = converse({
+        ...(clientToken === undefined ? { rawClient: bytes(one(vector, 'client-sends')) } : { clientToken: token(clientToken) }),
+        listenerToken: token(one(vector, 'listener-token')),
+        accept: acceptor === 'accepts',
+      });
+      expect(hex(result.clientSends)).toBe(one(vector, 'client-sends'));
+      expect(hex(result.listenerSends)).toBe(one(vector, 'listener-sends'));
+      expect(result.listener).toBe(one(vector, 'listener-result'));
+      if (clientToken === undefined) expect(optional(vector, 'client-result')).toBeUndefined();
+      else expect(result.client).toBe(one(vector, 'client-result'));
+    });
+  }
+
+  for (const vector of byPrefix('frame').filter((v) => v.id !== 'frame-end')) {
+    it(`encodes ${vector.id} on a fresh connection to exactly its frames`, () => {
+      const encoder = new ValueEncoder();
+      for (const { sent, frame } of framePairs(vector)) {
+        const writer = new FrameWriter();
+        const size = encoder.encode(sent.make(), writer, UNLIMITED);
+        expect(hex(concat(writer.take().chunks)), sent.source).toBe(hex(frame));
+        expect(size).toBe(frame.length);
+      }
+    });
+  }
+
+  it('writes END as an empty frame of kind 7f and reads it back as one', () => {
+    const end = bytes(one(vectors.find((v) => v.id === 'frame-end')!, 'frame'));
+    const writer = new FrameWriter();
+    writer.appendEnd();
+    expect(hex(concat(writer.take().chunks))).toBe(hex(end));
+    expect(readFrames(end, 1)).toEqual([{ kind: FrameKind.END, body: new Uint8Array(0) }]);
+  });
+
+  it('announces in every frame header the length of the body that follows it', () => {
+    for (const vector of byPrefix('frame')) {
+      for (const frame of all(vector, 'frame').map(bytes)) {
+        const [read] = readFrames(frame, frame.length);
+        expect(read!.body.length + 5).toBe(frame.length);
+      }
+    }
+  });
+});
+
+describe('§5 token: AUTH proofs are the documented HMAC-SHA256 values', () => {
+  for (const vector of byPrefix('auth-')) {
+    it(`proves ${vector.id} for both roles`, () => {
+      const secret = token(one(vector, 'token'))!;
+      const key = bytes(one(vector, 'key'));
+      const clientNonce = bytes(one(vector, 'client-nonce'));
+      const listenerNonce = bytes(one(vector, 'listener-nonce'));
+      expect(hex(new TextEncoder().encode(secret))).toBe(hex(key));
+      for (const [role, isListener, prover, other] of [
+        ['client', false, clientNonce, listenerNonce],
+        ['listener', true, listenerNonce, clientNonce],
+      ] as const) {
+        const message = bytes(one(vector, `${role}-message`));
+        const proof = bytes(one(vector, `${role}-proof`));
+        expect(hex(authMessage(isListener, prover, other))).toBe(hex(message));
+        expect(hex(authProof(secret, isListener, prover, other))).toBe(hex(proof));
+        // The documented recipe, from the key bytes alone, gives the same proof.
+        expect(hex(createHmac('sha256', key).update(message).digest())).toBe(hex(proof));
+      }
+    });
+  }
+});
