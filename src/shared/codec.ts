@@ -6,7 +6,7 @@
  *
  * Runs in Node and in the page: no Node or DOM imports.
  */
-import { C1, Packr, Unpackr } from 'msgpackr';
+import { addExtension, C1, Packr, Unpackr } from 'msgpackr';
 import { DataSocketError, ErrorCode } from './errors.js';
 import { FRAME_HEADER_BYTES, FrameKind } from './protocol.js';
 import type { FrameWriter } from './frames.js';
@@ -25,6 +25,58 @@ function codecOptions() {
     int64AsType: 'bigint' as const,
     writeFunction: refuseFunction,
   };
+}
+
+// msgpackr rebuilds an Error (ext 0x65: [name, message, cause, errors?]) by looking its
+// name up on a plain object, so a name like 'valueOf' or '__lookupGetter__' reaches
+// Object.prototype and returns one of its functions. This reader, same bytes, takes
+// only the standard Error classes and makes anything else a plain Error with that name.
+// (msgpackr keeps extensions per process; this one only ever makes decoding stricter.)
+const ERROR_CLASSES: Readonly<Record<string, ErrorConstructor>> = Object.freeze({
+  __proto__: null,
+  Error,
+  EvalError,
+  RangeError,
+  ReferenceError,
+  SyntaxError,
+  TypeError,
+  URIError,
+}) as unknown as Record<string, ErrorConstructor>;
+
+function readError(data: unknown): Error {
+  if (!Array.isArray(data)) throw new TypeError('an Error value must be an array');
+  const [name, message, cause, errors] = data as unknown[];
+  const text = typeof message === 'string' ? message : String(message ?? '');
+  const options = cause === undefined ? undefined : { cause };
+  if (name === 'AggregateError' && typeof AggregateError === 'function') {
+    return new AggregateError(Array.isArray(errors) ? errors : [], text, options);
+  }
+  const Class = typeof name === 'string' && Object.hasOwn(ERROR_CLASSES, name) ? ERROR_CLASSES[name]! : Error;
+  const error = new Class(text, options);
+  if (Class === Error && typeof name === 'string' && name !== 'Error') error.name = name;
+  return error;
+}
+
+addExtension({ type: 0x65, read: readError } as unknown as Parameters<typeof addExtension>[0]);
+
+/** Whether msgpackr's marker for the reserved byte 0xc1 is anywhere in `value` (no cycle or depth can trap the walk). */
+function holdsReservedMarker(value: unknown): boolean {
+  const seen = new Set<unknown>();
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (item === C1) return true;
+    if (typeof item !== 'object' || item === null || seen.has(item) || ArrayBuffer.isView(item) || item instanceof ArrayBuffer) continue;
+    seen.add(item);
+    if (item instanceof Map) {
+      for (const [k, v] of item) stack.push(k, v);
+    } else if (item instanceof Set) {
+      for (const member of item) stack.push(member);
+    } else {
+      for (const key of Object.keys(item)) stack.push((item as Record<string, unknown>)[key]);
+    }
+  }
+  return false;
 }
 
 const BINARY_KINDS: Readonly<Record<string, number>> = {
@@ -128,16 +180,20 @@ export class ValueDecoder {
   /** Decodes the frame body `source[start..end)` of `kind`; `owned` if `source` is exactly that body and fresh. */
   decode(kind: number, source: Uint8Array, start: number, end: number, owned: boolean): unknown {
     if (kind === FrameKind.VALUE) {
+      const body = source.subarray(start, end);
       let value: unknown;
       try {
-        value = this.#unpackr.unpack(source.subarray(start, end));
+        value = this.#unpackr.unpack(body);
       } catch (error) {
         throw new DataSocketError(ErrorCode.PROTOCOL, `the peer sent a value that cannot be decoded: ${(error as Error)?.message ?? String(error)}`, {
           cause: error,
         });
       }
-      // 0xc1 is msgpack's never-used byte; msgpackr decodes it to an internal marker object.
-      if (value === C1) throw new DataSocketError(ErrorCode.PROTOCOL, 'the peer sent the reserved msgpack byte 0xc1 as a value');
+      // 0xc1 is msgpack's never-used byte, which this codec never writes; msgpackr decodes
+      // it to an internal marker object. Only a frame holding that byte somewhere is walked.
+      if (body.indexOf(0xc1) !== -1 && holdsReservedMarker(value)) {
+        throw new DataSocketError(ErrorCode.PROTOCOL, 'the peer sent the reserved msgpack byte 0xc1 as a value');
+      }
       return value;
     }
     // Binary values get their own, exactly sized, aligned buffer.
