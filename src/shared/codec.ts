@@ -102,7 +102,12 @@ const RELEASE_BUFFER_BYTES = 1024 * 1024;
 function binaryKind(value: object): number {
   const c = (value as { constructor?: unknown }).constructor;
   if (c === Object || c === Array) return -1;
-  return BINARY_KINDS[toStringTag.call(value)] ?? -1;
+  const tag = toStringTag.call(value);
+  if (tag === '[object SharedArrayBuffer]') {
+    // Sharing memory cannot cross processes; silently copying it would change what it means.
+    throw new DataSocketError(ErrorCode.UNSERIALIZABLE, 'a SharedArrayBuffer cannot be sent; send a copy (new Uint8Array(shared).slice())');
+  }
+  return BINARY_KINDS[tag] ?? -1;
 }
 
 function bytesOf(value: object, kind: number): Uint8Array {

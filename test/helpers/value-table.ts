@@ -223,4 +223,5 @@ export const UNSERIALIZABLE_CASES: { name: string; make: () => unknown }[] = [
   { name: 'a function as a Map value', make: () => new Map([['k', () => 1]]) },
   { name: 'a Symbol as a Set member', make: () => new Set([1, Symbol('m')]) },
   { name: 'a class (a function)', make: () => ({ cls: class Foo {} }) },
+  { name: 'a SharedArrayBuffer', make: () => new SharedArrayBuffer(8) },
 ];
