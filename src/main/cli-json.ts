@@ -4,6 +4,7 @@
  * undefined, NaN and ±Infinity, cycles). Printing and reading use the same
  * markers, so a printed line sent back in arrives as the value it describes.
  */
+import { ERROR_CLASSES } from '../shared/codec.js';
 
 /** The binary types a `$binary` marker can name, with their element size in bytes. */
 const BINARY_TYPES: Readonly<Record<string, number>> = {
@@ -25,15 +26,6 @@ const BINARY_TYPES: Readonly<Record<string, number>> = {
 /** Every key that makes an object a marker; a plain object holding one is printed inside `$object`. */
 const MARKER_KEYS = new Set(['$binary', '$bigint', '$map', '$set', '$date', '$regexp', '$error', '$undefined', '$number', '$circular', '$object']);
 
-const ERROR_TYPES: Readonly<Record<string, new (message: string) => Error>> = {
-  Error,
-  EvalError,
-  RangeError,
-  ReferenceError,
-  SyntaxError,
-  TypeError,
-  URIError,
-};
 
 const SPECIAL_NUMBERS = new Set(['NaN', 'Infinity', '-Infinity', '-0']);
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -247,7 +239,7 @@ function fromError(body: unknown): unknown {
   if (typeof body !== 'object' || body === null) return NOT_A_MARKER;
   const { name, message } = body as Record<string, unknown>;
   if (typeof name !== 'string' || typeof message !== 'string' || Object.keys(body).length !== 2) return NOT_A_MARKER;
-  const Type = Object.hasOwn(ERROR_TYPES, name) ? ERROR_TYPES[name]! : Error;
+  const Type = Object.hasOwn(ERROR_CLASSES, name) ? ERROR_CLASSES[name]! : Error;
   const error = new Type(message);
   if (error.name !== name) error.name = name;
   return error;

@@ -7,7 +7,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { asDataSocketError, DataSocketError, ErrorCode } from '../shared/errors.js';
 import type { ResolvedOptions } from '../shared/options.js';
-import { ensureSocketDirectory, type Target } from './endpoint.js';
+import { ensureSocketDirectory, withTlsOptions, type Target } from './endpoint.js';
 import { Handshake } from './handshake.js';
 
 /** How a dial ends: exactly one of these is called, unless it is aborted first. */
@@ -38,10 +38,10 @@ export function dial(target: Target, options: ResolvedOptions, tlsOptions: tls.C
   const connectEvent = tlsOptions ? 'secureConnect' : 'connect';
   let socket: net.Socket;
   if (target.kind === 'local') {
-    socket = tlsOptions ? tlsConnect({ ...tlsOptions, path: target.path }) : net.connect({ path: target.path });
+    socket = tlsOptions ? withTlsOptions(() => tls.connect({ ...tlsOptions, path: target.path })) : net.connect({ path: target.path });
   } else if (tlsOptions) {
     const servername = net.isIP(target.host) === 0 ? target.host : undefined;
-    socket = tlsConnect({ servername, ...tlsOptions, host: target.host, port: target.port });
+    socket = withTlsOptions(() => tls.connect({ servername, ...tlsOptions, host: target.host, port: target.port }));
   } else {
     socket = net.connect({ host: target.host, port: target.port });
   }
@@ -108,15 +108,6 @@ export function dial(target: Target, options: ResolvedOptions, tlsOptions: tls.C
       socket.destroy();
     },
   };
-}
-
-/** tls.connect throws at once on unusable options (a bad CA or key): that is a wrong argument. */
-function tlsConnect(options: tls.ConnectionOptions): tls.TLSSocket {
-  try {
-    return tls.connect(options);
-  } catch (error) {
-    throw new DataSocketError(ErrorCode.INVALID_ARGUMENT, `the 'tls' options are not usable: ${(error as Error).message}`, { cause: error });
-  }
 }
 
 function ignore(): void {}

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { DataSocketError, invalidArgument } from '../shared/errors.js';
+import { DataSocketError, ErrorCode, invalidArgument } from '../shared/errors.js';
 import { checkLocalName, type Endpoint } from '../shared/options.js';
 
 /** A resolved endpoint: a local socket path (or pipe name), or a TCP host and port. */
@@ -111,4 +111,13 @@ export function isLoopbackHost(host: string): boolean {
   if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
   if (/^::ffff:127\./.test(h)) return true;
   return net.isIPv4(h) && h.startsWith('127.');
+}
+
+/** Runs a node:tls constructor; its synchronous throw on unusable options (a bad key, CA or certificate) is a wrong argument. */
+export function withTlsOptions<T>(make: () => T): T {
+  try {
+    return make();
+  } catch (error) {
+    throw new DataSocketError(ErrorCode.INVALID_ARGUMENT, `the 'tls' options are not usable: ${(error as Error).message}`, { cause: error });
+  }
 }

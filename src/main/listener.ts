@@ -11,7 +11,7 @@ import tls from 'node:tls';
 import { asDataSocketError, DataSocketError, ErrorCode } from '../shared/errors.js';
 import type { ResolvedOptions } from '../shared/options.js';
 import type { DataSocketAddress } from '../shared/socket-core.js';
-import { ensureSocketDirectory, isLoopbackHost, isSocketFile, probeLocalSocket, type Target } from './endpoint.js';
+import { ensureSocketDirectory, isLoopbackHost, isSocketFile, probeLocalSocket, withTlsOptions, type Target } from './endpoint.js';
 import { Handshake } from './handshake.js';
 
 /** An incoming connection that passed its handshake and waits for a verdict. */
@@ -47,7 +47,7 @@ const LINGER_MS = 1_000;
 
 /** Binds `target` and serves handshakes. */
 export function listen(target: Target, options: ResolvedOptions, tlsOptions: tls.TlsOptions | undefined, events: ListenerEvents): Listening {
-  const server: net.Server = tlsOptions ? tlsServer({ ...tlsOptions, handshakeTimeout: options.handshakeTimeoutMs }) : net.createServer();
+  const server: net.Server = tlsOptions ? withTlsOptions(() => tls.createServer({ ...tlsOptions, handshakeTimeout: options.handshakeTimeoutMs })) : net.createServer();
   let closed = false;
   let isBound = false;
   let retriedStale = false;
@@ -215,15 +215,6 @@ function serveHandshake(socket: net.Socket, target: Target, options: ResolvedOpt
   socket.on('close', onClose);
   socket.on('error', onError);
   handshake.start();
-}
-
-/** tls.createServer throws at once on an unusable key or certificate: that is a wrong argument. */
-function tlsServer(options: tls.TlsOptions): tls.Server {
-  try {
-    return tls.createServer(options);
-  } catch (error) {
-    throw new DataSocketError(ErrorCode.INVALID_ARGUMENT, `the 'tls' options are not usable: ${(error as Error).message}`, { cause: error });
-  }
 }
 
 function ignore(): void {}

@@ -62,7 +62,6 @@ export function createBridgeClient(post: (message: ClientMessage) => void, platf
   let route!: (message: HostMessage) => void;
 
   class DataSocket extends DataSocketCore {
-    readonly #id: number;
     readonly #acceptor: Acceptor<DataSocket> | undefined;
     /** The host no longer knows this id: nothing more may be posted about it. */
     #gone = false;
@@ -70,7 +69,6 @@ export function createBridgeClient(post: (message: ClientMessage) => void, platf
     constructor(token: symbol, id: number, role: Role, options: ResolvedOptions, address: DataSocketAddress, acceptor?: Acceptor<DataSocket>) {
       if (token !== construct) throw invalidArgument('use DataSocket.connect() or DataSocket.listen() to make a DataSocket');
       super(role, options, address);
-      this.#id = id;
       this.#acceptor = acceptor;
       sockets.set(id, this);
       this.attach({

@@ -32,7 +32,8 @@ function codecOptions() {
 // Object.prototype and returns one of its functions. This reader, same bytes, takes
 // only the standard Error classes and makes anything else a plain Error with that name.
 // (msgpackr keeps extensions per process; this one only ever makes decoding stricter.)
-const ERROR_CLASSES: Readonly<Record<string, ErrorConstructor>> = Object.freeze({
+/** The Error classes a value may be rebuilt as, by name (own properties only). */
+export const ERROR_CLASSES: Readonly<Record<string, ErrorConstructor>> = Object.freeze({
   __proto__: null,
   Error,
   EvalError,

@@ -11,6 +11,9 @@ import { DEFAULTS } from '../../src/shared/options.js';
 import { encodeHello, encodeVerdict, FrameKind, MAGIC, writeFrameHeader } from '../../src/shared/protocol.js';
 import { DataSocketCore } from '../../src/shared/socket-core.js';
 import { authProof, Handshake } from '../../src/main/handshake.js';
+import { concat, hex } from './bytes.js';
+
+export { hex };
 
 // ---------------------------------------------------------------------------
 // A small seeded generator (sfc32, seeded through splitmix32).
@@ -89,21 +92,7 @@ function caseRng(seed: number, kind: keyof typeof SALTS, index: number): Rng {
 // ---------------------------------------------------------------------------
 // Byte helpers.
 
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
-}
 
-/** Bytes as lowercase hex pairs, cut after `max` bytes. */
-export function hex(data: Uint8Array, max = Infinity): string {
-  const shown = Array.from(data.subarray(0, Math.min(data.length, max)), (b) => b.toString(16).padStart(2, '0')).join(' ');
-  return data.length > max ? `${shown} … (${data.length} bytes)` : shown;
-}
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);

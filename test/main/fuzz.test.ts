@@ -32,6 +32,7 @@ import {
 import type { ListenerMessage, ListenerStats } from '../helpers/fuzz-listener.js';
 import type { RunnerMessage } from '../helpers/fuzz-runner.js';
 import { once, tempDir } from '../helpers/sockets.js';
+import { concat } from '../helpers/bytes.js';
 
 const RUNNER = fileURLToPath(new URL('../helpers/fuzz-runner.ts', import.meta.url));
 const LISTENER = fileURLToPath(new URL('../helpers/fuzz-listener.ts', import.meta.url));
@@ -246,22 +247,22 @@ async function attack(plan: ConnectionPlan, paths: { plain: string; token: strin
           return seen;
         }
         client.write(authProof('not the token', false, plan.nonce, nonce));
-        await expectEnd(24, concatBytes(authProof(LISTENER_TOKEN, true, nonce, plan.nonce), Uint8Array.of(0x56, 0x02)));
+        await expectEnd(24, concat([authProof(LISTENER_TOKEN, true, nonce, plan.nonce), Uint8Array.of(0x56, 0x02)]));
         return seen;
       }
       case 'early-bytes': {
         const hello = encodeHello(withToken ? 0x01 : 0x00, plan.nonce);
         if (!withToken) {
           // One write, so the extra bytes reach the listener with the HELLO, before it can accept.
-          client.write(concatBytes(hello, plan.extra));
+          client.write(concat([hello, plan.extra]));
           if ((await listenerHello()) !== null) await expectEnd(24, Uint8Array.of(0x56, 0x03));
           return seen;
         }
         client.write(hello);
         const nonce = await listenerHello();
         if (nonce === null) return seen;
-        client.write(concatBytes(authProof(LISTENER_TOKEN, false, plan.nonce, nonce), plan.extra));
-        await expectEnd(24, concatBytes(authProof(LISTENER_TOKEN, true, nonce, plan.nonce), Uint8Array.of(0x56, 0x03)));
+        client.write(concat([authProof(LISTENER_TOKEN, false, plan.nonce, nonce), plan.extra]));
+        await expectEnd(24, concat([authProof(LISTENER_TOKEN, true, nonce, plan.nonce), Uint8Array.of(0x56, 0x03)]));
         return seen;
       }
       case 'frames': {
@@ -271,7 +272,7 @@ async function attack(plan: ConnectionPlan, paths: { plain: string; token: strin
         let expected: Uint8Array = Uint8Array.of(0x56, 0x00);
         if (withToken) {
           client.write(authProof(LISTENER_TOKEN, false, plan.nonce, nonce));
-          expected = concatBytes(authProof(LISTENER_TOKEN, true, nonce, plan.nonce), expected);
+          expected = concat([authProof(LISTENER_TOKEN, true, nonce, plan.nonce), expected]);
         }
         await client.waitFor(24 + expected.length, 3_000);
         const answer = client.received.subarray(24, 24 + expected.length);
@@ -289,15 +290,6 @@ async function attack(plan: ConnectionPlan, paths: { plain: string; token: strin
   }
 }
 
-function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
 
 /** Runs `tasks` with at most `width` in flight. */
 async function pool<T>(items: readonly T[], width: number, task: (item: T, index: number) => Promise<void>): Promise<void> {

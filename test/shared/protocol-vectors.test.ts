@@ -23,6 +23,7 @@ import {
   Verdict,
   type VerdictStatus,
 } from '../../src/shared/protocol.js';
+import { concat, hex } from '../helpers/bytes.js';
 
 const PROTOCOL_MD = fileURLToPath(new URL('../../PROTOCOL.md', import.meta.url));
 
@@ -84,19 +85,6 @@ function bytes(text: string): Uint8Array {
   return text === '' ? new Uint8Array(0) : Uint8Array.from(text.split(' '), (b) => parseInt(b, 16));
 }
 
-function hex(data: Uint8Array): string {
-  return Array.from(data, (b) => b.toString(16).padStart(2, '0')).join(' ');
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
-}
 
 /** A token field: a JSON string, or `none`. */
 function token(text: string): string | undefined {
