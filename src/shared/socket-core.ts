@@ -33,6 +33,9 @@ export interface DataSocketEvents {
   /** One value, whole, per `send()` on the other side, in order. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- values are whatever the peer sent
   data: (value: any) => void;
+  /** Another name for `data` (Sciter's). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- values are whatever the peer sent
+  receive: (value: any) => void;
   /** One per `send()`, in order, once that value was handed to the OS. */
   sent: () => void;
   /** `send()` returned false earlier, and `bufferedAmount` is below `highWaterMark` again. */
