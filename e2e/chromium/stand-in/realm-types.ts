@@ -1,0 +1,68 @@
+/**
+ * The few browser shapes the stand-in touches, declared here because the e2e code
+ * is type-checked with the Node program (tsconfig.node.json has no DOM lib, on
+ * purpose: main-process code must not see `window`), and the key under which the
+ * loader hands the isolated realm its settings.
+ */
+
+/** A `<script>` or `<iframe>` element, as far as the stand-in uses one. */
+export interface RealmElement {
+  nonce: string;
+  textContent: string | null;
+  hidden: boolean;
+  readonly dataset: Record<string, string | undefined>;
+  readonly contentWindow: RealmWindow | null;
+  appendChild(child: RealmElement): RealmElement;
+  remove(): void;
+}
+
+/** A document of one realm. */
+export interface RealmDocument {
+  readonly head: RealmElement;
+  readonly documentElement: RealmElement;
+  readonly currentScript: RealmElement | null;
+  createElement(tag: 'script' | 'iframe'): RealmElement;
+}
+
+/** A message port of the page (DOM MessagePort, not Node's). */
+export interface RealmPort {
+  onmessage: ((event: { data: unknown }) => void) | null;
+  postMessage(message: unknown, transfer?: unknown[]): void;
+  close(): void;
+}
+
+/** A WebSocket of the page. */
+export interface RealmWebSocket {
+  readonly readyState: number;
+  onopen: (() => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: (() => void) | null;
+  send(text: string): void;
+}
+
+/** A window: one realm's global object. */
+export interface RealmWindow {
+  readonly document: RealmDocument;
+  readonly parent: RealmWindow;
+  readonly location: { readonly href: string };
+  readonly Object: ObjectConstructor;
+  readonly Array: ArrayConstructor;
+  readonly WebSocket: new (url: string) => RealmWebSocket;
+  structuredClone<T>(value: T): T;
+  [key: string]: unknown;
+}
+
+/** The settings the loader gives the isolated realm before the preload runs. */
+export interface StandInConfig {
+  /** The CSP nonce: the only way to run code in either realm (the page forbids eval). */
+  readonly nonce: string;
+  /** Where the stand-in's "main process" takes message ports. */
+  readonly portUrl: string;
+  /** `process.platform` of the harness (main's OS). */
+  readonly platform: string;
+  /** Expose the test-only internals on the page (malformed-message tests). */
+  readonly internals: boolean;
+}
+
+/** The name under which the loader leaves {@link StandInConfig} on the isolated realm. */
+export const CONFIG_KEY = '__electronStandIn';
