@@ -6,7 +6,7 @@
  *
  * Runs in Node and in the page: no Node or DOM imports.
  */
-import { addExtension, C1, Packr, Unpackr } from 'msgpackr';
+import { addExtension, C1, Packr, RESET_BUFFER_MODE, REUSE_BUFFER_MODE, Unpackr } from 'msgpackr';
 import { DataSocketError, ErrorCode } from './errors.js';
 import { FRAME_HEADER_BYTES, FrameKind } from './protocol.js';
 import type { FrameWriter } from './frames.js';
@@ -135,13 +135,19 @@ export class ValueEncoder {
   /** Encodes `value` as one frame appended to `writer`; returns the frame's size in bytes. */
   encode(value: unknown, writer: FrameWriter, limits: EncodeLimits): number {
     let kind: number = FrameKind.VALUE;
-    let body: Uint8Array;
+    let source: Uint8Array;
+    let start = 0;
+    let end: number;
     if (typeof value === 'object' && value !== null && (kind = binaryKind(value)) !== -1) {
-      body = bytesOf(value, kind);
+      source = bytesOf(value, kind);
+      end = source.length;
     } else {
       kind = FrameKind.VALUE;
+      let packed: Uint8Array & { start?: number; end?: number };
       try {
-        body = this.#packr.pack(value);
+        // Packed into msgpackr's own buffer, at the same place every time: the bytes are
+        // copied into the frame at once, so nothing is allocated per value.
+        packed = this.#packr.pack(value, REUSE_BUFFER_MODE | RESET_BUFFER_MODE);
       } catch (error) {
         this.#reset();
         if (error instanceof DataSocketError) throw error;
@@ -149,15 +155,25 @@ export class ValueEncoder {
           cause: error,
         });
       }
+      source = packed;
+      // Values with shared references come back as their own buffer; the others as the whole
+      // packing buffer with the value's range in start/end.
+      if (typeof packed.start === 'number' && typeof packed.end === 'number') {
+        start = packed.start;
+        end = packed.end;
+      } else {
+        end = packed.length;
+      }
     }
-    const total = FRAME_HEADER_BYTES + body.length;
-    if (body.length > limits.maxFrameBytes || total > limits.budget) {
+    const length = end - start;
+    const total = FRAME_HEADER_BYTES + length;
+    if (length > limits.maxFrameBytes || total > limits.budget) {
       // The packer may have defined record structures the peer will never see.
       if (kind === FrameKind.VALUE) this.#reset();
-      if (body.length > limits.maxFrameBytes) {
+      if (length > limits.maxFrameBytes) {
         throw new DataSocketError(
           ErrorCode.FRAME_TOO_LARGE,
-          `the value takes ${body.length} bytes, above maxFrameBytes (${limits.maxFrameBytes}); nothing was sent`,
+          `the value takes ${length} bytes, above maxFrameBytes (${limits.maxFrameBytes}); nothing was sent`,
         );
       }
       throw new DataSocketError(
@@ -165,9 +181,9 @@ export class ValueEncoder {
         `queuing ${total} more bytes would pass maxBufferedBytes; nothing was sent (wait for 'drain' or 'sent')`,
       );
     }
-    writer.append(kind, body);
+    writer.append(kind, source, start, end);
     // msgpackr keeps its largest buffer for reuse; once a big value is copied out, let it go.
-    if (kind === FrameKind.VALUE && body.length > RELEASE_BUFFER_BYTES) this.#packr.useBuffer(new Uint8Array(8192));
+    if (kind === FrameKind.VALUE && length > RELEASE_BUFFER_BYTES) this.#packr.useBuffer(new Uint8Array(8192));
     return total;
   }
 

@@ -45,15 +45,16 @@ export class FrameWriter {
   /** Number of frames appended and not yet taken. */
   pendingCount = 0;
 
-  /** Appends one frame; `body` is copied, so the caller may reuse it at once. */
-  append(kind: number, body: Uint8Array): void {
-    const total = FRAME_HEADER_BYTES + body.length;
+  /** Appends one frame whose body is `source[start..end)`; it is copied, so the caller may reuse it at once. */
+  append(kind: number, source: Uint8Array, start = 0, end = source.length): void {
+    const n = end - start;
+    const total = FRAME_HEADER_BYTES + n;
     if (total > this.#slab.length - this.#pos) {
       this.#closeRegion();
       if (total > OWN_BUFFER_BYTES) {
         const own = new Uint8Array(total);
-        writeFrameHeader(own, 0, body.length, kind);
-        own.set(body, FRAME_HEADER_BYTES);
+        writeFrameHeader(own, 0, n, kind);
+        own.set(source.subarray(start, end), FRAME_HEADER_BYTES);
         this.#closed.push(own);
         this.pendingBytes += total;
         this.pendingCount++;
@@ -63,13 +64,13 @@ export class FrameWriter {
     }
     const slab = this.#slab;
     const pos = this.#pos;
-    writeFrameHeader(slab, pos, body.length, kind);
-    const n = body.length;
-    if (n <= 32) {
-      // TypedArray#set costs more than the copy itself for the tiny bodies that dominate small-value traffic.
-      for (let i = 0; i < n; i++) slab[pos + FRAME_HEADER_BYTES + i] = body[i]!;
+    writeFrameHeader(slab, pos, n, kind);
+    if (n <= 64) {
+      // TypedArray#set (and the view it needs) costs more than the copy itself for the small bodies that dominate.
+      const at = pos + FRAME_HEADER_BYTES - start;
+      for (let i = start; i < end; i++) slab[at + i] = source[i]!;
     } else {
-      slab.set(body, pos + FRAME_HEADER_BYTES);
+      slab.set(source.subarray(start, end), pos + FRAME_HEADER_BYTES);
     }
     this.#pos = pos + total;
     this.pendingBytes += total;
