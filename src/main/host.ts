@@ -44,7 +44,8 @@ type Entry =
   | { state: 'dialing'; dialing: Dialing }
   | { state: 'listening'; listening: Listening }
   | { state: 'pending'; pending: PendingConnection; options: ResolvedOptions }
-  | { state: 'open'; connection: Connection; scanner: FrameScanner; inflight: number };
+  /** `ending`: the page sent its END and asked to end; nothing more may be written. */
+  | { state: 'open'; connection: Connection; scanner: FrameScanner; inflight: number; ending: boolean };
 
 const END_FRAME = new Uint8Array(FRAME_HEADER_BYTES);
 writeFrameHeader(END_FRAME, 0, 0, FrameKind.END);
@@ -89,28 +90,8 @@ export class Host<C extends object = object> {
   dispose(reason: DisposeReason): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    for (const entry of this.#entries.values()) {
-      switch (entry.state) {
-        case 'dialing':
-          entry.dialing.abort();
-          break;
-        case 'listening':
-          entry.listening.close();
-          break;
-        case 'pending':
-          entry.pending.refuse();
-          break;
-        case 'open':
-          if (reason === 'crashed') {
-            entry.connection.destroy();
-          } else {
-            // The page's frames are whole, so an END can follow: peers see a clean close.
-            entry.connection.transmit([END_FRAME], END_FRAME.length, 0);
-            entry.connection.end();
-          }
-          break;
-      }
-    }
+    // The page's frames are whole, so an END can follow: peers see a clean close — unless it crashed.
+    for (const entry of this.#entries.values()) stop(entry, reason !== 'crashed');
     this.#entries.clear();
     this.#queued = 0;
   }
@@ -244,7 +225,7 @@ export class Host<C extends object = object> {
   }
 
   #adopt(id: number, socket: net.Socket, options: ResolvedOptions, address: WireAddress): void {
-    const entry = { state: 'open' as const, connection: null as unknown as Connection, scanner: new FrameScanner(options.maxFrameBytes), inflight: 0 };
+    const entry = { state: 'open' as const, connection: null as unknown as Connection, scanner: new FrameScanner(options.maxFrameBytes), inflight: 0, ending: false };
     entry.connection = new Connection(socket, {
       data: (chunk) => this.#postData(id, chunk),
       sent: (bytes, count) => {
@@ -269,7 +250,7 @@ export class Host<C extends object = object> {
   #send(id: number, bytes: Uint8Array, count: number): void {
     const entry = this.#entries.get(id);
     if (entry === undefined) return this.#unknown(id);
-    if (entry.state !== 'open') return this.#reject(`socket ${id} is not open`);
+    if (entry.state !== 'open' || entry.ending) return this.#reject(`socket ${id} is not open`);
     try {
       entry.scanner.scan(bytes);
       if (entry.scanner.midFrame) throw new Error('a send must hold whole frames');
@@ -294,6 +275,7 @@ export class Host<C extends object = object> {
     const entry = this.#entries.get(id);
     if (entry === undefined) return this.#unknown(id);
     if (entry.state === 'open') {
+      entry.ending = true;
       entry.connection.end();
     } else if (entry.state === 'listening') {
       this.#entries.delete(id);
@@ -308,22 +290,7 @@ export class Host<C extends object = object> {
     const entry = this.#entries.get(id);
     if (entry === undefined) return this.#unknown(id);
     this.#remove(id);
-    switch (entry.state) {
-      case 'dialing':
-        entry.dialing.abort();
-        return;
-      case 'listening':
-        entry.listening.close();
-        return;
-      case 'pending':
-        entry.pending.refuse();
-        return;
-      case 'open':
-        entry.connection.destroy();
-        return;
-      case 'checking':
-        return;
-    }
+    stop(entry, false);
   }
 
   #remove(id: number): void {
@@ -356,6 +323,31 @@ export class Host<C extends object = object> {
   /** Posts to the page, unless the host was disposed (the page is gone). */
   #tell(message: HostMessage): void {
     if (!this.#disposed) this.#post(message);
+  }
+}
+
+/** Stops whatever an entry holds; `graceful` ends an open connection with END instead of dropping it. */
+function stop(entry: Entry, graceful: boolean): void {
+  switch (entry.state) {
+    case 'dialing':
+      entry.dialing.abort();
+      return;
+    case 'listening':
+      entry.listening.close();
+      return;
+    case 'pending':
+      entry.pending.refuse();
+      return;
+    case 'open':
+      if (!graceful) {
+        entry.connection.destroy();
+      } else if (!entry.ending) {
+        entry.connection.transmit([END_FRAME], END_FRAME.length, 0);
+        entry.connection.end();
+      }
+      return;
+    case 'checking':
+      return;
   }
 }
 
