@@ -327,6 +327,23 @@ describe('§6 cleanup when the page goes away', () => {
     expect(inboundEvents.errors).toEqual([]);
   });
 
+  it('a page that closed a connection and goes away at once still gives the peer one clean close', async () => {
+    const { peer, at } = await remoteListener();
+    const p = page();
+    const client = p.DataSocket.connect(at.name);
+    await once(client as never, 'connect');
+    client.send('bye');
+    client.close();
+    // The host has written the page's END once the peer has the last value; the page goes now.
+    await peer.waitFor((e) => e.ev === 'data');
+    p.host.dispose('navigated');
+    const accepted = (await peer.waitFor((e) => e.ev === 'accepted')) as { id: string };
+    await peer.next('close', accepted.id);
+    await sleep(50);
+    expect(peer.events.filter((e) => e.ev === 'error')).toEqual([]);
+    expect(peer.events.filter((e) => e.ev === 'data')).toMatchObject([{ value: 'bye' }]);
+  });
+
   it('a crash drops connections, so peers see the connection reset', async () => {
     const { peer, at } = await remoteListener();
     const p = page();
