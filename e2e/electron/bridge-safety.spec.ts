@@ -4,7 +4,7 @@
  * `window.Net.DataSocket` and nothing else (§6), under a strict CSP.
  */
 import type { NetApi } from '../../src/renderer/index.js';
-import { expect, harness, installHarness, noElectron, test } from './demo-app.js';
+import { expect, harness, installHarness, noElectron, test, launchPairWithHarness } from './demo-app.js';
 
 test.skip(noElectron !== null, noElectron ?? '');
 
@@ -23,12 +23,7 @@ test.describe('§2 the acceptor decides', () => {
     launchDemo,
     socketName,
   }) => {
-    const a = await launchDemo('a');
-    const b = await launchDemo('b');
-    await installHarness(a.page);
-    await installHarness(b.page);
-    const inA = harness(a.page);
-    const inB = harness(b.page);
+    const { inA, inB } = await launchPairWithHarness(launchDemo);
 
     await inA.listen('listener', socketName, null, false);
     await expect.poll(() => inA.eventNames('listener')).toEqual(['listening']);

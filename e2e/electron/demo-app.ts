@@ -225,6 +225,15 @@ export async function installHarness(page: Page): Promise<void> {
   });
 }
 
+/** Two instances, `a` and `b`, each with the harness installed; `inA`/`inB` drive them. */
+export async function launchPairWithHarness(launchDemo: Fixtures['launchDemo']) {
+  const a = await launchDemo('a');
+  const b = await launchDemo('b');
+  await installHarness(a.page);
+  await installHarness(b.page);
+  return { a, b, inA: harness(a.page), inB: harness(b.page) };
+}
+
 /** The harness's methods, called from the test: each is one page.evaluate. */
 export function harness(page: Page) {
   return {

@@ -3,7 +3,7 @@
  * one listens, the other's connects, and values go both ways — through the demo
  * window's UI, and through `window.Net.DataSocket` directly.
  */
-import { expect, harness, installHarness, noElectron, RICH_SUMMARY, test, type Harness } from './demo-app.js';
+import { expect, harness, noElectron, RICH_SUMMARY, test, type Harness, launchPairWithHarness } from './demo-app.js';
 
 test.skip(noElectron !== null, noElectron ?? '');
 
@@ -63,12 +63,7 @@ test.describe('§1 two instances of one app', () => {
   });
 
   test('values keep their types both ways, and values sent while connecting arrive once accepted', async ({ launchDemo, socketName }) => {
-    const a = await launchDemo('a');
-    const b = await launchDemo('b');
-    await installHarness(a.page);
-    await installHarness(b.page);
-    const inA = harness(a.page);
-    const inB = harness(b.page);
+    const { b, inA, inB } = await launchPairWithHarness(launchDemo);
     const dataOf = async (h: ReturnType<typeof harness>, key: string) => (await h.events(key)).filter((e) => e.event === 'data').map((e) => e.value);
 
     await inA.listen('listener', socketName);
@@ -98,12 +93,7 @@ test.describe('§1 two instances of one app', () => {
   });
 
   test('TCP on loopback: A binds port 0, B connects to the real port, values go both ways', async ({ launchDemo }) => {
-    const a = await launchDemo('a');
-    const b = await launchDemo('b');
-    await installHarness(a.page);
-    await installHarness(b.page);
-    const inA = harness(a.page);
-    const inB = harness(b.page);
+    const { inA, inB } = await launchPairWithHarness(launchDemo);
 
     await inA.listen('listener', '127.0.0.1', 0);
     await expect.poll(() => inA.eventNames('listener')).toEqual(['listening']);
