@@ -11,7 +11,7 @@ import { decideWithin } from '../shared/decide.js';
 import { DataSocketCore, type Acceptor, type DataSocketAddress, type Role } from '../shared/socket-core.js';
 import { Connection } from './connection.js';
 import { dial } from './dial.js';
-import { resolveTarget, type Target } from './endpoint.js';
+import { addressOf, resolveTarget, type Target } from './endpoint.js';
 import { listen, type PendingConnection } from './listener.js';
 
 /** Options of `DataSocket.connect`; `tls` takes node:tls connect options. */
@@ -95,12 +95,9 @@ export class DataSocket extends DataSocketCore {
     connection.attach(stopper(() => pending.refuse()));
     pending.onGone = () => connection.drop();
     decideWithin(acceptor, connection, this.options.acceptTimeoutMs, (accepted) => {
-      if (connection.state !== 'connecting') {
-        pending.refuse();
-        return;
-      }
+      // Closing or dropping the connection refuses through its carrier.
+      if (connection.state !== 'connecting') return;
       if (!accepted) {
-        pending.refuse();
         connection.drop();
         return;
       }
@@ -123,8 +120,4 @@ export class DataSocket extends DataSocketCore {
     this.opened();
     if (rest.length > 0) this.receive(rest);
   }
-}
-
-function addressOf(target: Target): DataSocketAddress {
-  return target.kind === 'local' ? { name: target.name, path: target.path } : { name: target.name, port: target.port };
 }

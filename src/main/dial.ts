@@ -57,11 +57,14 @@ export function dial(target: Target, options: ResolvedOptions, tlsOptions: tls.C
     socket.off('error', onError);
     socket.off('close', onClose);
   };
-  const fail = (error: DataSocketError): void => {
-    if (settled) return;
+  const stop = (): void => {
     cleanup();
     socket.on('error', ignore);
     socket.destroy();
+  };
+  const fail = (error: DataSocketError): void => {
+    if (settled) return;
+    stop();
     events.failed(error);
   };
   const onConnect = (): void => {
@@ -102,10 +105,7 @@ export function dial(target: Target, options: ResolvedOptions, tlsOptions: tls.C
   socket.on('close', onClose);
   return {
     abort(): void {
-      if (settled) return;
-      cleanup();
-      socket.on('error', ignore);
-      socket.destroy();
+      if (!settled) stop();
     },
   };
 }

@@ -17,6 +17,11 @@ export type Target =
   | { kind: 'local'; name: string; path: string; dir: string | undefined }
   | { kind: 'tcp'; name: string; host: string; port: number };
 
+/** The address a socket at `target` reports: `{ name, path }` or `{ name, port }`. */
+export function addressOf(target: Target): { name: string; path?: string; port?: number } {
+  return target.kind === 'local' ? { name: target.name, path: target.path } : { name: target.name, port: target.port };
+}
+
 /** The longest socket path, in bytes, the OS accepts (sun_path minus its NUL). */
 export function maxSocketPathBytes(platform: NodeJS.Platform = process.platform): number {
   return platform === 'linux' || platform === 'android' ? 107 : 103;

@@ -15,7 +15,7 @@ import type { ClientMessage, HostMessage, WireAddress, WireOptions } from '../sh
 import { clientMessageSchema } from './bridge-schema.js';
 import { Connection } from './connection.js';
 import { dial, type Dialing } from './dial.js';
-import { resolveTarget, type Target } from './endpoint.js';
+import { addressOf, resolveTarget, type Target } from './endpoint.js';
 import { listen, type Listening, type PendingConnection } from './listener.js';
 import type { SocketPolicy, SocketRequest } from './policy.js';
 
@@ -125,7 +125,7 @@ export class Host<C extends object = object> {
     }
     this.#lastOwnId = id;
     if (this.#entries.size >= this.#options.limits.sockets) {
-      this.#fail(id, new DataSocketError(ErrorCode.NOT_ALLOWED, `this page already holds ${this.#entries.size} sockets, its limit`));
+      this.#finish(id, new DataSocketError(ErrorCode.NOT_ALLOWED, `this page already holds ${this.#entries.size} sockets, its limit`));
       return;
     }
     const port = message.port ?? undefined;
@@ -134,7 +134,7 @@ export class Host<C extends object = object> {
       if (message.t === 'connect' && port === 0) throw new DataSocketError(ErrorCode.INVALID_ARGUMENT, 'cannot connect to port 0');
       target = resolveTarget({ name: message.name, port });
     } catch (error) {
-      this.#fail(id, asDataSocketError(error, ErrorCode.INVALID_ARGUMENT));
+      this.#finish(id, asDataSocketError(error, ErrorCode.INVALID_ARGUMENT));
       return;
     }
     const options = resolved(message.options);
@@ -146,8 +146,7 @@ export class Host<C extends object = object> {
     decideWithin(this.#options.policy, { ...request, ...this.#options.context() }, options.handshakeTimeoutMs, (allowed) => {
       if (this.#disposed || this.#entries.get(id)?.state !== 'checking') return;
       if (!allowed) {
-        this.#entries.delete(id);
-        this.#fail(id, new DataSocketError(ErrorCode.NOT_ALLOWED, `the main process does not allow this page to ${message.t} ${describeTarget(target)}`));
+        this.#finish(id, new DataSocketError(ErrorCode.NOT_ALLOWED, `the main process does not allow this page to ${message.t} ${describeTarget(target)}`));
         return;
       }
       if (message.t === 'connect') this.#dial(id, target, options);
@@ -158,13 +157,10 @@ export class Host<C extends object = object> {
   #dial(id: number, target: Target, options: ResolvedOptions): void {
     const dialing = dial(target, options, undefined, {
       accepted: (socket, rest) => {
-        this.#adopt(id, socket, options, target.kind === 'local' ? { name: target.name, path: target.path } : { name: target.name, port: target.port });
+        this.#adopt(id, socket, options, addressOf(target));
         if (rest.length > 0) this.#postData(id, rest);
       },
-      failed: (error) => {
-        this.#entries.delete(id);
-        this.#fail(id, error);
-      },
+      failed: (error) => this.#finish(id, error),
     });
     this.#entries.set(id, { state: 'dialing', dialing });
   }
@@ -172,10 +168,7 @@ export class Host<C extends object = object> {
   #listen(id: number, target: Target, options: ResolvedOptions): void {
     const listening = listen(target, options, undefined, {
       bound: (address) => this.#tell({ t: 'bound', id, address }),
-      failed: (error) => {
-        this.#entries.delete(id);
-        this.#fail(id, error);
-      },
+      failed: (error) => this.#finish(id, error),
       incoming: (pending) => this.#incoming(id, pending, options),
       refused: (error) => this.#tell({ t: 'clientError', id, error: toPlainError(error) }),
     });
@@ -199,9 +192,7 @@ export class Host<C extends object = object> {
     const id = --this.#lastIncomingId;
     this.#entries.set(id, { state: 'pending', pending, options });
     pending.onGone = () => {
-      if (this.#entries.get(id)?.state !== 'pending') return;
-      this.#entries.delete(id);
-      this.#tell({ t: 'ended', id });
+      if (this.#entries.get(id)?.state === 'pending') this.#finish(id);
     };
     this.#tell({ t: 'incoming', id, listener, address: pending.address });
   }
@@ -217,8 +208,7 @@ export class Host<C extends object = object> {
     }
     const socket = entry.pending.accept();
     if (socket === null) {
-      this.#entries.delete(id);
-      this.#tell({ t: 'ended', id });
+      this.#finish(id);
       return;
     }
     this.#adopt(id, socket, entry.options, entry.pending.address);
@@ -234,14 +224,8 @@ export class Host<C extends object = object> {
         this.#tell({ t: 'sent', id, bytes, count });
       },
       resume: () => {},
-      ended: () => {
-        this.#remove(id);
-        this.#tell({ t: 'ended', id });
-      },
-      failed: (error) => {
-        this.#remove(id);
-        this.#fail(id, error);
-      },
+      ended: () => this.#finish(id),
+      failed: (error) => this.#finish(id, error),
     });
     this.#entries.set(id, entry);
     this.#tell({ t: 'open', id, address });
@@ -251,19 +235,19 @@ export class Host<C extends object = object> {
     const entry = this.#entries.get(id);
     if (entry === undefined) return this.#unknown(id);
     if (entry.state !== 'open' || entry.ending) return this.#reject(`socket ${id} is not open`);
+    let refusal: DataSocketError | null = null;
     try {
       entry.scanner.scan(bytes);
       if (entry.scanner.midFrame) throw new Error('a send must hold whole frames');
+      if (this.#queued + bytes.length > this.#options.limits.queuedBytes) {
+        refusal = new DataSocketError(ErrorCode.BUFFER_FULL, `this page has more than ${this.#options.limits.queuedBytes} bytes queued, its limit`);
+      }
     } catch (error) {
-      this.#remove(id);
-      entry.connection.destroy();
-      this.#fail(id, new DataSocketError(ErrorCode.INVALID_ARGUMENT, `the page sent malformed frames: ${(error as Error).message}`));
-      return;
+      refusal = new DataSocketError(ErrorCode.INVALID_ARGUMENT, `the page sent malformed frames: ${(error as Error).message}`);
     }
-    if (this.#queued + bytes.length > this.#options.limits.queuedBytes) {
-      this.#remove(id);
+    if (refusal !== null) {
       entry.connection.destroy();
-      this.#fail(id, new DataSocketError(ErrorCode.BUFFER_FULL, `this page has more than ${this.#options.limits.queuedBytes} bytes queued, its limit`));
+      this.#finish(id, refusal);
       return;
     }
     entry.inflight += bytes.length;
@@ -278,9 +262,8 @@ export class Host<C extends object = object> {
       entry.ending = true;
       entry.connection.end();
     } else if (entry.state === 'listening') {
-      this.#entries.delete(id);
       entry.listening.close();
-      this.#tell({ t: 'ended', id });
+      this.#finish(id);
     } else {
       this.#reject(`socket ${id} cannot end while ${entry.state}; destroy it`);
     }
@@ -311,8 +294,10 @@ export class Host<C extends object = object> {
     this.#tell({ t: 'data', id, bytes: exact });
   }
 
-  #fail(id: number, error: DataSocketError): void {
-    this.#tell({ t: 'failed', id, error: toPlainError(error) });
+  /** Forgets socket `id` (if held) and tells the page it ended, or failed with `error`. */
+  #finish(id: number, error?: DataSocketError): void {
+    this.#remove(id);
+    this.#tell(error === undefined ? { t: 'ended', id } : { t: 'failed', id, error: toPlainError(error) });
   }
 
   #reject(message: string): void {

@@ -154,29 +154,26 @@ function serveHandshake(socket: net.Socket, target: Target, options: ResolvedOpt
     socket.end();
     setTimeout(() => socket.destroy(), LINGER_MS).unref();
   };
-  const onGone = (why: DataSocketError): void => {
+  /** Gives the connection up before its verdict: the peer left, broke the protocol, or took too long. */
+  const giveUp = (why: DataSocketError, then: 'destroy' | 'linger'): void => {
     if (phase === 'settled') return;
     const wasPending = phase === 'pending';
     phase = 'settled';
     detach();
-    socket.destroy();
+    if (then === 'linger') linger();
+    else socket.destroy();
     if (wasPending) pending?.onGone?.();
     else events.refused(why);
   };
-  const onClose = (): void => onGone(new DataSocketError('ECONNRESET', 'the client left during the handshake'));
-  const onError = (error: Error): void => onGone(asDataSocketError(error, ErrorCode.PROTOCOL));
+  const onClose = (): void => giveUp(new DataSocketError('ECONNRESET', 'the client left during the handshake'), 'destroy');
+  const onError = (error: Error): void => giveUp(asDataSocketError(error, ErrorCode.PROTOCOL), 'destroy');
   const onData = (chunk: Buffer): void => {
     let step;
     try {
       step = handshake.push(chunk);
     } catch (error) {
-      // The handshake already wrote the verdict the client should see, if any.
-      const wasPending = phase === 'pending';
-      phase = 'settled';
-      detach();
-      linger();
-      if (wasPending) pending?.onGone?.();
-      else events.refused(asDataSocketError(error, ErrorCode.PROTOCOL));
+      // The handshake already wrote the verdict the client should see, if any: let it be read.
+      giveUp(asDataSocketError(error, ErrorCode.PROTOCOL), 'linger');
       return;
     }
     if (!step.done || phase !== 'handshake') return;
@@ -208,7 +205,7 @@ function serveHandshake(socket: net.Socket, target: Target, options: ResolvedOpt
     events.incoming(pending);
   };
   let timer = setTimeout(
-    () => onGone(new DataSocketError(ErrorCode.TIMEOUT, `the client did not finish its handshake within ${options.handshakeTimeoutMs} ms`)),
+    () => giveUp(new DataSocketError(ErrorCode.TIMEOUT, `the client did not finish its handshake within ${options.handshakeTimeoutMs} ms`), 'destroy'),
     options.handshakeTimeoutMs,
   );
   socket.on('data', onData);

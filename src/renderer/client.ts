@@ -85,25 +85,25 @@ export function createBridgeClient(post: (message: ClientMessage) => void, platf
 
     /** Connects through the main process; see the Node DataSocket. */
     static connect(name: string, port?: number | PageOptions, options?: PageOptions): DataSocket {
-      const parsed = parseEndpointArgs(name, port, options, false);
-      const resolved = resolveOptions(parsed.options, false);
-      if (parsed.endpoint.port === undefined) checkLocalName(parsed.endpoint.name, platform);
-      const id = ++lastId;
-      const socket = new DataSocket(construct, id, 'client', resolved, parsed.endpoint.port === undefined ? { name } : { name, port: parsed.endpoint.port });
-      post({ t: 'connect', id, name, port: parsed.endpoint.port ?? null, options: wire(resolved) });
-      return socket;
+      return DataSocket.#open('connect', undefined, name, port, options);
     }
 
     /** Listens through the main process; `acceptor` runs here, in the page. */
     static listen(acceptor: Acceptor<DataSocket>, name: string, port?: number | PageOptions, options?: PageOptions): DataSocket {
       if (typeof acceptor !== 'function') throw invalidArgument('the acceptor must be a function (connection) => boolean | Promise<boolean>');
-      const parsed = parseEndpointArgs(name, port, options, true);
-      const resolved = resolveOptions(parsed.options, false);
-      if (parsed.endpoint.port === undefined) checkLocalName(parsed.endpoint.name, platform);
+      return DataSocket.#open('listen', acceptor, name, port, options);
+    }
+
+    /** Checks the arguments as Node would, makes the socket, and asks the host to open it. */
+    static #open(t: 'connect' | 'listen', acceptor: Acceptor<DataSocket> | undefined, name: string, port: unknown, options: unknown): DataSocket {
+      const { endpoint, options: given } = parseEndpointArgs(name, port, options, t === 'listen');
+      const resolved = resolveOptions(given, false);
+      if (endpoint.port === undefined) checkLocalName(endpoint.name, platform);
       const id = ++lastId;
-      const listener = new DataSocket(construct, id, 'listener', resolved, parsed.endpoint.port === undefined ? { name } : { name, port: parsed.endpoint.port }, acceptor);
-      post({ t: 'listen', id, name, port: parsed.endpoint.port ?? null, options: wire(resolved) });
-      return listener;
+      const address = endpoint.port === undefined ? { name } : { name, port: endpoint.port };
+      const socket = new DataSocket(construct, id, t === 'listen' ? 'listener' : 'client', resolved, address, acceptor);
+      post({ t, id, name, port: endpoint.port ?? null, options: wire(resolved) });
+      return socket;
     }
 
     static {

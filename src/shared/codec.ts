@@ -80,21 +80,27 @@ function holdsReservedMarker(value: unknown): boolean {
   return false;
 }
 
-const BINARY_KINDS: Readonly<Record<string, number>> = {
-  '[object Uint8Array]': FrameKind.UINT8ARRAY,
-  '[object ArrayBuffer]': FrameKind.ARRAYBUFFER,
-  '[object Int8Array]': FrameKind.INT8ARRAY,
-  '[object Uint8ClampedArray]': FrameKind.UINT8CLAMPEDARRAY,
-  '[object Int16Array]': FrameKind.INT16ARRAY,
-  '[object Uint16Array]': FrameKind.UINT16ARRAY,
-  '[object Int32Array]': FrameKind.INT32ARRAY,
-  '[object Uint32Array]': FrameKind.UINT32ARRAY,
-  '[object Float32Array]': FrameKind.FLOAT32ARRAY,
-  '[object Float64Array]': FrameKind.FLOAT64ARRAY,
-  '[object BigInt64Array]': FrameKind.BIGINT64ARRAY,
-  '[object BigUint64Array]': FrameKind.BIGUINT64ARRAY,
-  '[object DataView]': FrameKind.DATAVIEW,
-};
+/** The binary kinds: the type each carries (its toString tag) and how a received, exactly sized buffer becomes one. */
+const BINARY_TYPES: readonly (readonly [kind: number, type: string, make: (bytes: Uint8Array) => unknown])[] = [
+  [FrameKind.UINT8ARRAY, 'Uint8Array', (bytes) => bytes],
+  [FrameKind.ARRAYBUFFER, 'ArrayBuffer', (bytes) => bytes.buffer],
+  [FrameKind.INT8ARRAY, 'Int8Array', (bytes) => new Int8Array(bytes.buffer)],
+  [FrameKind.UINT8CLAMPEDARRAY, 'Uint8ClampedArray', (bytes) => new Uint8ClampedArray(bytes.buffer)],
+  [FrameKind.INT16ARRAY, 'Int16Array', (bytes) => new Int16Array(bytes.buffer)],
+  [FrameKind.UINT16ARRAY, 'Uint16Array', (bytes) => new Uint16Array(bytes.buffer)],
+  [FrameKind.INT32ARRAY, 'Int32Array', (bytes) => new Int32Array(bytes.buffer)],
+  [FrameKind.UINT32ARRAY, 'Uint32Array', (bytes) => new Uint32Array(bytes.buffer)],
+  [FrameKind.FLOAT32ARRAY, 'Float32Array', (bytes) => new Float32Array(bytes.buffer)],
+  [FrameKind.FLOAT64ARRAY, 'Float64Array', (bytes) => new Float64Array(bytes.buffer)],
+  [FrameKind.BIGINT64ARRAY, 'BigInt64Array', (bytes) => new BigInt64Array(bytes.buffer)],
+  [FrameKind.BIGUINT64ARRAY, 'BigUint64Array', (bytes) => new BigUint64Array(bytes.buffer)],
+  [FrameKind.DATAVIEW, 'DataView', (bytes) => new DataView(bytes.buffer)],
+];
+const KIND_OF_TAG: Readonly<Record<string, number>> = Object.fromEntries(BINARY_TYPES.map(([kind, type]) => [`[object ${type}]`, kind]));
+const MAKE_OF_KIND: readonly ((bytes: Uint8Array) => unknown)[] = BINARY_TYPES.reduce<((bytes: Uint8Array) => unknown)[]>((all, [kind, , make]) => {
+  all[kind] = make;
+  return all;
+}, []);
 
 const toStringTag = Object.prototype.toString;
 const RELEASE_BUFFER_BYTES = 1024 * 1024;
@@ -108,10 +114,11 @@ function binaryKind(value: object): number {
     // Sharing memory cannot cross processes; silently copying it would change what it means.
     throw new DataSocketError(ErrorCode.UNSERIALIZABLE, 'a SharedArrayBuffer cannot be sent; send a copy (new Uint8Array(shared).slice())');
   }
-  return BINARY_KINDS[tag] ?? -1;
+  return KIND_OF_TAG[tag] ?? -1;
 }
 
 function bytesOf(value: object, kind: number): Uint8Array {
+  if (kind === FrameKind.UINT8ARRAY) return value as Uint8Array;
   if (kind === FrameKind.ARRAYBUFFER) return new Uint8Array(value as ArrayBuffer);
   const view = value as ArrayBufferView;
   return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
@@ -218,44 +225,12 @@ export class ValueDecoder {
       }
       return value;
     }
+    const make = MAKE_OF_KIND[kind];
+    if (make === undefined) throw new DataSocketError(ErrorCode.PROTOCOL, `frame kind ${kind} carries no value`);
     // Binary values get their own, exactly sized, aligned buffer.
-    let bytes: Uint8Array;
-    if (owned) {
-      bytes = source;
-    } else {
-      bytes = new Uint8Array(end - start);
-      bytes.set(source.subarray(start, end));
-    }
-    const buffer = bytes.buffer as ArrayBuffer;
-    switch (kind) {
-      case FrameKind.UINT8ARRAY:
-        return bytes;
-      case FrameKind.ARRAYBUFFER:
-        return buffer;
-      case FrameKind.INT8ARRAY:
-        return new Int8Array(buffer);
-      case FrameKind.UINT8CLAMPEDARRAY:
-        return new Uint8ClampedArray(buffer);
-      case FrameKind.INT16ARRAY:
-        return new Int16Array(buffer);
-      case FrameKind.UINT16ARRAY:
-        return new Uint16Array(buffer);
-      case FrameKind.INT32ARRAY:
-        return new Int32Array(buffer);
-      case FrameKind.UINT32ARRAY:
-        return new Uint32Array(buffer);
-      case FrameKind.FLOAT32ARRAY:
-        return new Float32Array(buffer);
-      case FrameKind.FLOAT64ARRAY:
-        return new Float64Array(buffer);
-      case FrameKind.BIGINT64ARRAY:
-        return new BigInt64Array(buffer);
-      case FrameKind.BIGUINT64ARRAY:
-        return new BigUint64Array(buffer);
-      case FrameKind.DATAVIEW:
-        return new DataView(buffer);
-      default:
-        throw new DataSocketError(ErrorCode.PROTOCOL, `frame kind ${kind} carries no value`);
-    }
+    if (owned) return make(source);
+    const bytes = new Uint8Array(end - start);
+    bytes.set(source.subarray(start, end));
+    return make(bytes);
   }
 }

@@ -252,7 +252,7 @@ export class FrameReader {
 
 /**
  * Walks frame headers in a byte stream without keeping any body: for relaying
- * bytes that must be checked but never decoded. Counts frames that end.
+ * bytes that must be checked but never decoded.
  */
 export class FrameScanner {
   readonly #maxFrameBytes: number;
@@ -269,20 +269,18 @@ export class FrameScanner {
     return this.#headLength > 0 || this.#skip > 0;
   }
 
-  /** Checks the headers in `chunk`; returns how many frames ended in it. Throws ERR_DATASOCKET_PROTOCOL on a bad header. */
-  scan(chunk: Uint8Array): number {
+  /** Checks the headers in `chunk`. Throws ERR_DATASOCKET_PROTOCOL on a bad header. */
+  scan(chunk: Uint8Array): void {
     const n = chunk.length;
     let i = 0;
-    let ended = 0;
     for (;;) {
       if (this.#skip > 0) {
         const take = Math.min(this.#skip, n - i);
         this.#skip -= take;
         i += take;
-        if (this.#skip > 0) return ended;
-        ended++;
+        if (this.#skip > 0) return;
       }
-      if (i === n) return ended;
+      if (i === n) return;
       let length: number;
       let kind: number;
       if (this.#headLength === 0 && n - i >= FRAME_HEADER_BYTES) {
@@ -294,14 +292,13 @@ export class FrameScanner {
         this.#head.set(chunk.subarray(i, i + take), this.#headLength);
         this.#headLength += take;
         i += take;
-        if (this.#headLength < FRAME_HEADER_BYTES) return ended;
+        if (this.#headLength < FRAME_HEADER_BYTES) return;
         this.#headLength = 0;
         length = readFrameLength(this.#head, 0);
         kind = this.#head[4]!;
       }
       checkHeader(length, kind, this.#maxFrameBytes);
-      if (length === 0) ended++;
-      else this.#skip = length;
+      this.#skip = length;
     }
   }
 }

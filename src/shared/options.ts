@@ -125,17 +125,10 @@ export function parseEndpointArgs(name: unknown, port: unknown, options: unknown
 const BARE_NAME = /^[A-Za-z0-9._-]{1,100}$/;
 const WINDOWS_PIPE = /^\\\\[.?]\\pipe\\[^\\]/i;
 
-/** What a local name is on `platform`: a bare name, a full path (or pipe name), or neither. */
-export function classifyLocalName(name: string, platform: string): 'bare' | 'full' | 'invalid' {
-  if (BARE_NAME.test(name) && name !== '.' && name !== '..') return 'bare';
-  if (platform === 'win32') return WINDOWS_PIPE.test(name) ? 'full' : 'invalid';
-  return name.startsWith('/') ? 'full' : 'invalid';
-}
-
 /** Throws ERR_DATASOCKET_INVALID_ARGUMENT unless `name` is a bare name or a full path (pipe name on Windows). */
 export function checkLocalName(name: string, platform: string): 'bare' | 'full' {
-  const kind = classifyLocalName(name, platform);
-  if (kind !== 'invalid') return kind;
+  if (BARE_NAME.test(name) && name !== '.' && name !== '..') return 'bare';
+  if (platform === 'win32' ? WINDOWS_PIPE.test(name) : name.startsWith('/')) return 'full';
   const full = platform === 'win32' ? 'a full \\\\.\\pipe\\ name' : 'an absolute path';
   throw invalidArgument(`'${name}' is neither a bare name ([A-Za-z0-9._-], 1–100 characters) nor ${full}`);
 }

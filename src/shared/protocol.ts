@@ -66,7 +66,6 @@ export const FrameKind = {
   DATAVIEW: 0x0d,
   END: 0x7f,
 } as const;
-export type FrameKindValue = (typeof FrameKind)[keyof typeof FrameKind];
 
 /** The highest binary kind; kinds 0x0e–0x7e and 0x80–0xff are unassigned (a protocol error). */
 export const LAST_BINARY_KIND = FrameKind.DATAVIEW;

@@ -203,11 +203,6 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
     return this.#options;
   }
 
-  /** What this socket is. */
-  protected get role(): Role {
-    return this.#role;
-  }
-
   /** Attaches what carries the bytes; done before the socket opens, so `close()` can abort it. */
   protected attach(carrier: Carrier): void {
     this.#carrier = carrier;
