@@ -33,6 +33,8 @@ test.describe('§2 the acceptor decides', () => {
     await expect.poll(() => inB.events('client')).toEqual([{ event: 'error', code: 'ERR_DATASOCKET_REJECTED' }, { event: 'close' }]);
     expect(await inA.acceptorCalls('listener')).toBe(1);
     expect(await inA.accepted('listener')).toEqual([]);
+    // The refused connection existed on A only as a candidate: no connect, no value, just its close.
+    await expect.poll(() => inA.eventNames('listener/1')).toEqual(['close']);
     // The listener keeps listening after a refusal.
     expect(await inA.state('listener')).toBe('listening');
     expect(await inA.eventNames('listener')).toEqual(['listening']);

@@ -186,13 +186,11 @@ export async function installHarness(page: Page): Promise<void> {
         accepted.set(key, []);
         const listener = g.Net.DataSocket.listen(
           (connection) => {
-            acceptorCalls.set(key, (acceptorCalls.get(key) ?? 0) + 1);
-            if (accept) {
-              const keys = accepted.get(key) ?? [];
-              keys.push(`${key}/${keys.length + 1}`);
-              accepted.set(key, keys);
-              track(keys[keys.length - 1] ?? key, connection);
-            }
+            // Every connection is recorded, refused ones too: a test can see that a refused one got nothing.
+            const calls = (acceptorCalls.get(key) ?? 0) + 1;
+            acceptorCalls.set(key, calls);
+            track(`${key}/${calls}`, connection);
+            if (accept) accepted.set(key, [...(accepted.get(key) ?? []), `${key}/${calls}`]);
             return accept;
           },
           name,

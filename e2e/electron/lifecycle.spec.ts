@@ -4,19 +4,16 @@
  * socket files.
  */
 import fs from 'node:fs';
-import { expect, harness, installHarness, noElectron, test, waitForNet, type DemoApp } from './demo-app.js';
+import { expect, harness, installHarness, launchPairWithHarness, noElectron, test, waitForNet } from './demo-app.js';
 
 test.skip(noElectron !== null, noElectron ?? '');
 
 // Windows pipes are not files: there is nothing to look for on disk.
 const socketFiles = process.platform !== 'win32';
 
-/** A listens on `name`, B connects; returns the listener's socket path once both sides are open. */
-async function connectPair(a: DemoApp, b: DemoApp, name: string): Promise<string> {
-  await installHarness(a.page);
-  await installHarness(b.page);
-  const inA = harness(a.page);
-  const inB = harness(b.page);
+/** Launches A and B; A listens on `name`, B connects; resolves once both sides are open, with the listener's socket path. */
+async function connectedPair(launchDemo: Parameters<typeof launchPairWithHarness>[0], name: string) {
+  const { a, b, inA, inB } = await launchPairWithHarness(launchDemo);
   await inA.listen('listener', name);
   await expect.poll(() => inA.eventNames('listener')).toEqual(['listening']);
   const { path } = await inA.address('listener');
@@ -25,15 +22,12 @@ async function connectPair(a: DemoApp, b: DemoApp, name: string): Promise<string
   await inB.connect('client', name);
   await expect.poll(() => inB.eventNames('client')).toEqual(['connect']);
   await expect.poll(() => inA.eventNames('listener/1')).toEqual(['connect']);
-  return path;
+  return { a, b, inB, socketPath: path };
 }
 
 test.describe('§6 a frame owns its sockets', () => {
   test('reloading A closes its sockets: B sees close, the socket file is removed, the name is free again', async ({ launchDemo, socketName }) => {
-    const a = await launchDemo('a');
-    const b = await launchDemo('b');
-    const socketPath = await connectPair(a, b, socketName);
-    const inB = harness(b.page);
+    const { a, inB, socketPath } = await connectedPair(launchDemo, socketName);
 
     await a.page.reload();
 
@@ -52,10 +46,7 @@ test.describe('§6 a frame owns its sockets', () => {
   });
 
   test('quitting A closes its sockets: B sees close and the socket file is removed', async ({ launchDemo, socketName }) => {
-    const a = await launchDemo('a');
-    const b = await launchDemo('b');
-    const socketPath = await connectPair(a, b, socketName);
-    const inB = harness(b.page);
+    const { a, inB, socketPath } = await connectedPair(launchDemo, socketName);
 
     await a.app.close();
 

@@ -75,7 +75,7 @@ test.describe('§2 on / once / off in the renderer', () => {
     await expect.poll(counts).toEqual({ all: 4, f: 0, namespaced: 3, once: 1, late: 1 });
   });
 
-  test('listen and close chain too, and close is idempotent', async ({ launchDemo, socketName }) => {
+  test('a listener from listen() chains its on() calls, and close() is idempotent', async ({ launchDemo, socketName }) => {
     const { page } = await launchDemo('a');
     const result = await page.evaluate(
       (name) =>

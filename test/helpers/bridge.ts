@@ -43,7 +43,9 @@ export function bridgedPage(options: { policy?: SocketPolicy<PageContext>; limit
     inject(message: unknown): void {
       pagePort.postMessage(message);
     },
+    /** The page goes away: its host stops serving, the channel closes. */
     close(): void {
+      host.dispose('destroyed');
       hostPort.close();
       pagePort.close();
     },

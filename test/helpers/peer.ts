@@ -4,7 +4,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { PeerCommand, PeerEvent } from '../fixtures/peer.js';
+import type { PeerAcceptor, PeerCommand, PeerEvent } from '../fixtures/peer.js';
 
 const PEER = fileURLToPath(new URL('../fixtures/peer.ts', import.meta.url));
 
@@ -84,4 +84,16 @@ export class Peer {
       clearTimeout(timer);
     }
   }
+}
+
+/** Starts a listener in `peer`; resolves with where to connect (`port` for TCP). */
+export async function listenIn(
+  peer: Peer,
+  endpoint: { name: string; port?: number },
+  acceptor: PeerAcceptor = 'yes',
+  options?: Record<string, unknown>,
+): Promise<{ name: string; port?: number; path?: string }> {
+  await peer.run({ op: 'listen', name: endpoint.name, port: endpoint.port, acceptor, options });
+  const bound = (await peer.next('listening', 'listener')) as { address: { name: string; port?: number; path?: string } };
+  return bound.address;
 }

@@ -65,3 +65,12 @@ export async function listening(socket: DataSocket): Promise<DataSocket> {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Waits until `condition()` holds; fails the test after `timeoutMs` instead of hanging. */
+export async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms: ${condition.toString()}`);
+    await sleep(5);
+  }
+}

@@ -1,28 +1,32 @@
 import net from 'node:net';
 import { generate } from 'selfsigned';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DataSocket, ErrorCode } from '../../src/index.js';
-import { Peer } from '../helpers/peer.js';
-import { listening, once, record, sleep, uniqueName } from '../helpers/sockets.js';
+import { useCleanup } from '../helpers/cleanup.js';
+import { listenIn } from '../helpers/peer.js';
+import { listening, once, record, sleep, uniqueName, until } from '../helpers/sockets.js';
 
-const sockets: DataSocket[] = [];
-const peers: Peer[] = [];
-function track(socket: DataSocket): DataSocket {
-  sockets.push(socket);
-  return socket;
-}
-afterEach(async () => {
-  for (const socket of sockets.splice(0)) socket.close();
-  await Promise.all(peers.splice(0).map((p) => p.stop()));
-});
+const { track, spawn } = useCleanup();
 
 /** A listener in another process; resolves with its address and the peer. */
 async function remoteListener(options: Record<string, unknown>, endpoint: { name: string; port?: number } = { name: '127.0.0.1', port: 0 }) {
-  const peer = new Peer();
-  peers.push(peer);
-  await peer.run({ op: 'listen', name: endpoint.name, port: endpoint.port, acceptor: 'yes', options });
-  const bound = (await peer.next('listening', 'listener')) as { address: { name: string; port?: number } };
-  return { peer, at: bound.address };
+  const peer = spawn();
+  return { peer, at: await listenIn(peer, endpoint, 'yes', options) };
+}
+
+/** A TCP relay to a listener on 127.0.0.1 that keeps every byte it passes on, each way. */
+async function recordingRelay(targetPort: number) {
+  const fromClient: Buffer[] = [];
+  const fromListener: Buffer[] = [];
+  const server = net.createServer((inbound) => {
+    const outbound = net.connect(targetPort, '127.0.0.1');
+    inbound.on('data', (d) => fromClient.push(d)).pipe(outbound);
+    outbound.on('data', (d) => fromListener.push(d)).pipe(inbound);
+    inbound.on('error', () => outbound.destroy());
+    outbound.on('error', () => inbound.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as net.AddressInfo).port, fromClient, fromListener, close: () => server.close() };
 }
 
 describe('§5 token: a shared secret proven by challenge–response', () => {
@@ -47,7 +51,7 @@ describe('§5 token: a shared secret proven by challenge–response', () => {
       await client.closed;
       expect(client.errors.map((e) => e.code)).toEqual([ErrorCode.AUTH_FAILED]);
     }
-    while (refused.length < 2) await sleep(5);
+    await until(() => refused.length >= 2);
     expect(refused).toEqual([ErrorCode.AUTH_FAILED, ErrorCode.AUTH_FAILED]);
     expect(events.log).toEqual(['listening']);
     expect(listener.state).toBe('listening');
@@ -66,9 +70,9 @@ describe('§5 token: a shared secret proven by challenge–response', () => {
       client.send('must not arrive');
       await events.closed;
       expect(events.log).toEqual([`error:${ErrorCode.AUTH_FAILED}`, 'close']);
-      await sleep(50);
+      // The listening side fails too: it reports the attempt, and its acceptor never sees it.
+      expect(await peer.waitFor((e) => e.ev === 'clientError')).toMatchObject({ id: 'listener', code: ErrorCode.AUTH_FAILED });
       expect(peer.events.some((e) => e.ev === 'accepted')).toBe(false);
-      expect(peer.events.some((e) => e.ev === 'data')).toBe(false);
       const good = track(DataSocket.connect(at.name, at.port, listenerToken === undefined ? {} : { token: listenerToken }));
       await once(good, 'connect');
       await peer.waitFor((e) => e.ev === 'accepted');
@@ -80,27 +84,15 @@ describe('§5 token: a shared secret proven by challenge–response', () => {
     const token = 'a-very-recognisable-secret-token-1234567890';
     const listener = track(DataSocket.listen(() => true, '127.0.0.1', 0, { token }));
     await listening(listener);
-    const seen: Buffer[] = [];
-    const relay = net.createServer((inbound) => {
-      const outbound = net.connect(listener.address.port!, '127.0.0.1');
-      inbound.on('data', (d) => seen.push(d)).pipe(outbound);
-      outbound.on('data', (d) => seen.push(d)).pipe(inbound);
-      inbound.on('error', () => outbound.destroy());
-      outbound.on('error', () => inbound.destroy());
-    });
-    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-    try {
-      const client = track(DataSocket.connect('127.0.0.1', (relay.address() as net.AddressInfo).port, { token }));
-      await once(client, 'connect');
-      client.send('hello through the relay');
-      await sleep(50);
-      const all = Buffer.concat(seen);
-      expect(all.length).toBeGreaterThan(24 * 2);
-      expect(all.includes(Buffer.from(token))).toBe(false);
-      expect(all.includes(Buffer.from(token, 'utf16le'))).toBe(false);
-    } finally {
-      relay.close();
-    }
+    const relay = track(await recordingRelay(listener.address.port!));
+    const client = track(DataSocket.connect('127.0.0.1', relay.port, { token }));
+    await once(client, 'connect');
+    client.send('hello through the relay');
+    await sleep(50);
+    const all = Buffer.concat([...relay.fromClient, ...relay.fromListener]);
+    expect(all.length).toBeGreaterThan(24 * 2);
+    expect(all.includes(Buffer.from(token))).toBe(false);
+    expect(all.includes(Buffer.from(token, 'utf16le'))).toBe(false);
   });
 
   it('a recorded proof cannot be replayed: each connection proves against fresh nonces', async () => {
@@ -108,18 +100,11 @@ describe('§5 token: a shared secret proven by challenge–response', () => {
     const listener = track(DataSocket.listen(() => true, '127.0.0.1', 0, { token }));
     await listening(listener);
     // Record what a real client sends on a first connection...
-    const recorded: Buffer[] = [];
-    const relay = net.createServer((inbound) => {
-      const outbound = net.connect(listener.address.port!, '127.0.0.1');
-      inbound.on('data', (d) => recorded.push(d)).pipe(outbound);
-      outbound.pipe(inbound);
-      inbound.on('error', () => outbound.destroy());
-      outbound.on('error', () => inbound.destroy());
-    });
-    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-    const client = track(DataSocket.connect('127.0.0.1', (relay.address() as net.AddressInfo).port, { token }));
+    const relay = await recordingRelay(listener.address.port!);
+    const client = track(DataSocket.connect('127.0.0.1', relay.port, { token }));
     await once(client, 'connect');
     relay.close();
+    const recorded = relay.fromClient;
     // ...then replay those client bytes on a new connection: the listener must refuse it.
     const replay = net.connect(listener.address.port!, '127.0.0.1');
     const answer: Buffer[] = [];

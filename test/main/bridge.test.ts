@@ -5,46 +5,25 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DataSocket as NodeDataSocket, ErrorCode } from '../../src/index.js';
 import type { PageDataSocket } from '../../src/renderer/client.js';
 import type { HostMessage } from '../../src/shared/bridge-protocol.js';
 import { bridgedPage } from '../helpers/bridge.js';
-import { Peer } from '../helpers/peer.js';
-import { listening, once, record, sleep, uniqueName } from '../helpers/sockets.js';
+import { useCleanup } from '../helpers/cleanup.js';
+import { listenIn } from '../helpers/peer.js';
+import { listening, once, record, sleep, uniqueName, until } from '../helpers/sockets.js';
 
 type Page = ReturnType<typeof bridgedPage>;
-const pages: Page[] = [];
-const peers: Peer[] = [];
-const sockets: { close(): void }[] = [];
+const { track, spawn } = useCleanup();
+/** A page served by its own host; both go away after the test. */
 function page(options?: Parameters<typeof bridgedPage>[0]): Page {
-  const p = bridgedPage(options);
-  pages.push(p);
-  return p;
+  return track(bridgedPage(options));
 }
-function spawn(): Peer {
-  const peer = new Peer();
-  peers.push(peer);
-  return peer;
-}
-function track<T extends { close(): void }>(socket: T): T {
-  sockets.push(socket);
-  return socket;
-}
-afterEach(async () => {
-  for (const socket of sockets.splice(0)) socket.close();
-  for (const p of pages.splice(0)) {
-    p.host.dispose('destroyed');
-    p.close();
-  }
-  await Promise.all(peers.splice(0).map((p) => p.stop()));
-});
 
 async function remoteListener(acceptor: 'yes' | 'no' = 'yes', endpoint: { name: string; port?: number } = { name: uniqueName('page') }) {
   const peer = spawn();
-  await peer.run({ op: 'listen', name: endpoint.name, port: endpoint.port, acceptor });
-  const bound = (await peer.next('listening', 'listener')) as { address: { name: string; port?: number; path?: string } };
-  return { peer, at: bound.address };
+  return { peer, at: await listenIn(peer, endpoint, acceptor) };
 }
 
 function waitForHost(p: Page, match: (m: HostMessage) => boolean, timeoutMs = 5_000): Promise<HostMessage> {
@@ -79,7 +58,7 @@ for (const transport of [
       // The peer counts from the moment it is told to; send the counted run now.
       for (let seq = 0; seq < 2000; seq++) client.send({ seq });
       expect(await peer.next('sequence', accepted.id, 20_000)).toMatchObject({ received: 2000, inOrder: true });
-      while (sent < 4000) await sleep(5);
+      await until(() => sent >= 4000);
       expect(client.bufferedAmount).toBe(0);
       const value = { when: new Date(0), tags: new Set(['a']), bytes: Uint8Array.of(1, 2), big: 2n ** 70n };
       const reply = once(client as never, 'data');
@@ -170,9 +149,14 @@ describe('§6 policy', () => {
   it('by default allows local sockets and loopback TCP', async () => {
     const p = page();
     const local = track(p.DataSocket.listen(() => true, uniqueName()));
+    const localEvents = record(local as never);
     await listening(local as never);
     const tcp = track(p.DataSocket.listen(() => true, '127.0.0.1', 0));
+    const tcpEvents = record(tcp as never);
     await listening(tcp as never);
+    expect([localEvents.log, tcpEvents.log]).toEqual([['listening'], ['listening']]);
+    expect(local.address.path).toMatch(/\.sock$/);
+    expect(tcp.address.port).toBeGreaterThan(0);
   });
 
   it('a custom policy sees the request and the page, and decides (also asynchronously)', async () => {
@@ -243,6 +227,12 @@ describe('§6 malformed messages from a page are refused and the host keeps serv
     ['a verdict for an id never issued', { t: 'verdict', id: -7, accept: true }],
     ['an extra field', { t: 'end', id: 1, sneaky: true }],
     ['id 0', { t: 'destroy', id: 0 }],
+    // Only structured clone carries these; the Chromium stand-in's strict wire cannot.
+    ['an undefined id', { t: 'destroy', id: undefined }],
+    ['a BigInt id', { t: 'destroy', id: 1n }],
+    ['options given as a Map', { t: 'connect', id: 1, name: 'x', port: null, options: new Map([['maxFrameBytes', 1]]) }],
+    ['bytes as a Uint16Array', { t: 'send', id: 1, bytes: new Uint16Array(3), count: 1 }],
+    ['a Date for the name', { t: 'listen', id: 1, name: new Date(0), port: null, options: {} }],
   ];
   for (const [what, message] of hostile) {
     it(`refuses ${what} with ERR_DATASOCKET_INVALID_ARGUMENT`, async () => {
@@ -289,7 +279,9 @@ describe('§6 malformed messages from a page are refused and the host keeps serv
     const p = page();
     await listening(track(p.DataSocket.listen(() => true, uniqueName())) as never);
     p.inject({ t: 'listen', id: 1, name: uniqueName(), port: null, options: { maxFrameBytes: 1, maxBufferedBytes: 1, highWaterMark: 1, handshakeTimeoutMs: 1, acceptTimeoutMs: 1 } });
-    expect(await waitForHost(p, (m) => m.t === 'rejected')).toMatchObject({ error: { code: ErrorCode.INVALID_ARGUMENT } });
+    expect(await waitForHost(p, (m) => m.t === 'rejected')).toMatchObject({
+      error: { code: ErrorCode.INVALID_ARGUMENT, message: expect.stringContaining('used before') },
+    });
   });
 
   it('fails a socket whose page sends bytes that are not whole frames', async () => {
@@ -402,7 +394,7 @@ describe('§6 data path: main relays bytes and never decodes a page payload', ()
       client.send(new Float64Array([1.5, 2.5]));
       let sent = 0;
       client.on('sent', () => sent++);
-      while (sent < 51) await sleep(5);
+      await until(() => sent >= 51);
       await sleep(20);
       const posted = Buffer.concat(p.toHost.flatMap((m) => (m.t === 'send' ? [Buffer.from(m.bytes)] : [])));
       expect(posted.length).toBeGreaterThan(51 * 5);

@@ -77,7 +77,8 @@ describe('§8 binary prints as base64 with a marker and reads back as the same t
     expect(JSON.parse(printed)).toMatchObject({ type });
     const back = parseValue(printed);
     expect(Object.prototype.toString.call(back)).toBe(`[object ${type}]`);
-    expect(back).toEqual(value);
+    // toStrictEqual: toEqual does not compare the bytes of an ArrayBuffer or a DataView.
+    expect(back).toStrictEqual(value);
   });
 
   it('nested binary, and a marker without "type" reads as a Uint8Array', () => {

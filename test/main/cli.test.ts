@@ -202,6 +202,15 @@ describe('§8 usage errors exit 2 with the reason and a short usage on stderr', 
   });
 });
 
+/** `datasocket listen <name>` with one `datasocket connect <name>` whose connection the listener reported open. */
+async function connectedPair() {
+  const name = uniqueName();
+  const { listener, address } = await listen([name]);
+  const client = cli(['connect', name]);
+  await listener.waitFor('stderr', /connection 1 opened/);
+  return { name, listener, address, client };
+}
+
 describe('§8 listen and connect exchange values through stdin and stdout', () => {
   it('each stdin line arrives as one JSON line on the other side; status goes to stderr only', async () => {
     const name = uniqueName();
@@ -221,10 +230,7 @@ describe('§8 listen and connect exchange values through stdin and stdout', () =
   });
 
   it('connect closes when its stdin ends, exits 0, and the listener sees the connection close', async () => {
-    const name = uniqueName();
-    const { listener } = await listen([name]);
-    const client = cli(['connect', name]);
-    await listener.waitFor('stderr', /connection 1 opened/);
+    const { listener, client } = await connectedPair();
     client.end('"last words"\n');
     expect(await client.exitCode()).toBe(0);
     await listener.waitFor('stderr', /connection 1 closed/);
@@ -254,10 +260,7 @@ describe('§8 listen and connect exchange values through stdin and stdout', () =
   });
 
   it('SIGTERM closes the listener and its connections and exits 0; connect then exits 0 too', async () => {
-    const name = uniqueName();
-    const { listener, address } = await listen([name]);
-    const client = cli(['connect', name]);
-    await listener.waitFor('stderr', /connection 1 opened/);
+    const { listener, client, address } = await connectedPair();
     listener.write('"bye"\n');
     await client.waitForLines(1);
     listener.signal('SIGTERM');
@@ -268,10 +271,7 @@ describe('§8 listen and connect exchange values through stdin and stdout', () =
   });
 
   it('connect exits 1 with the code on stderr when the connection is lost', async () => {
-    const name = uniqueName();
-    const { listener } = await listen([name]);
-    const client = cli(['connect', name]);
-    await listener.waitFor('stderr', /connection 1 opened/);
+    const { listener, client } = await connectedPair();
     listener.signal('SIGKILL');
     expect(await client.exitCode()).toBe(1);
     expect(client.stderr).toMatch(/^datasocket: ECONNRESET: /m);
@@ -340,10 +340,7 @@ describe('§8 values JSON cannot hold travel as markers and come out as they wen
   });
 
   it('binary sent by send arrives at a connect client through listen as the same marker', async () => {
-    const name = uniqueName();
-    const { listener } = await listen([name]);
-    const client = cli(['connect', name]);
-    await listener.waitFor('stderr', /connection 1 opened/);
+    const { name, listener, client } = await connectedPair();
     // The listener relays what it prints: stdout of one process piped into stdin of the next is the CLI's point.
     const binary = '{"$binary":"3q2+7w==","type":"Uint8Array"}';
     expect((await run(['send', name, binary])).code).toBe(0);

@@ -4,15 +4,11 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DataSocket, DataSocketError, ErrorCode } from '../../src/index.js';
 import { isLoopbackHost, maxSocketPathBytes, resolveTarget, socketDirectory } from '../../src/main/endpoint.js';
-import { Peer } from '../helpers/peer.js';
+import { useCleanup } from '../helpers/cleanup.js';
+import { listenIn } from '../helpers/peer.js';
 import { listening, once, record, sleep, tempDir, uniqueName } from '../helpers/sockets.js';
 
-const sockets: DataSocket[] = [];
-const peers: Peer[] = [];
-function track(socket: DataSocket): DataSocket {
-  sockets.push(socket);
-  return socket;
-}
+const { track, spawn } = useCleanup();
 let runtimeDir: string;
 let savedRuntimeDir: string | undefined;
 beforeEach(() => {
@@ -20,9 +16,7 @@ beforeEach(() => {
   runtimeDir = tempDir('xdg-');
   process.env.XDG_RUNTIME_DIR = runtimeDir;
 });
-afterEach(async () => {
-  for (const socket of sockets.splice(0)) socket.close();
-  await Promise.all(peers.splice(0).map((p) => p.stop()));
+afterEach(() => {
   if (savedRuntimeDir === undefined) delete process.env.XDG_RUNTIME_DIR;
   else process.env.XDG_RUNTIME_DIR = savedRuntimeDir;
   fs.rmSync(runtimeDir, { recursive: true, force: true });
@@ -117,10 +111,8 @@ describe('§5 local sockets: names and paths', () => {
 describe('§5 local sockets: stale and live files', () => {
   it('replaces a stale socket file left by a killed process', async () => {
     const name = uniqueName('stale');
-    const peer = new Peer({ XDG_RUNTIME_DIR: runtimeDir });
-    peers.push(peer);
-    await peer.run({ op: 'listen', name, acceptor: 'yes' });
-    const bound = (await peer.next('listening', 'listener')) as { address: { path: string } };
+    const peer = spawn({ XDG_RUNTIME_DIR: runtimeDir });
+    const bound = { address: (await listenIn(peer, { name })) as { path: string } };
     peer.kill('SIGKILL');
     await peer.exited;
     expect(fs.existsSync(bound.address.path)).toBe(true);

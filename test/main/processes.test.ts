@@ -5,42 +5,21 @@
  */
 import { createHash } from 'node:crypto';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DataSocket, ErrorCode } from '../../src/index.js';
 import { Handshake } from '../../src/main/handshake.js';
 import { FRAME_HEADER_BYTES, FrameKind, writeFrameHeader } from '../../src/shared/protocol.js';
 import { patternBytes } from '../fixtures/peer.js';
-import { Peer } from '../helpers/peer.js';
-import { listening, once, record, sleep, uniqueName } from '../helpers/sockets.js';
+import { useCleanup } from '../helpers/cleanup.js';
+import { listenIn } from '../helpers/peer.js';
+import { listening, once, record, uniqueName, until } from '../helpers/sockets.js';
 
-const peers: Peer[] = [];
-const sockets: DataSocket[] = [];
-function spawn(): Peer {
-  const peer = new Peer();
-  peers.push(peer);
-  return peer;
-}
-function track(socket: DataSocket): DataSocket {
-  sockets.push(socket);
-  return socket;
-}
-afterEach(async () => {
-  for (const socket of sockets.splice(0)) socket.close();
-  await Promise.all(peers.splice(0).map((p) => p.stop()));
-});
+const { track, spawn } = useCleanup();
 
 const TRANSPORTS = [
   { name: 'a Unix socket', endpoint: (): { name: string; port?: number } => ({ name: uniqueName('proc') }) },
   { name: 'TCP on 127.0.0.1', endpoint: (): { name: string; port?: number } => ({ name: '127.0.0.1', port: 0 }) },
 ];
-
-/** Starts a listener in `peer`; resolves with where to connect. */
-async function listenIn(peer: Peer, endpoint: { name: string; port?: number }, acceptor = 'yes' as const, options?: Record<string, unknown>) {
-  await peer.run({ op: 'listen', name: endpoint.name, port: endpoint.port, acceptor, options });
-  const bound = await peer.next('listening', 'listener');
-  const address = (bound as { address: { name: string; port?: number } }).address;
-  return { name: address.name, port: address.port };
-}
 
 /** A listener in this process that hands out its connections. */
 async function listenHere(endpoint: { name: string; port?: number }) {
@@ -60,6 +39,14 @@ async function listenHere(endpoint: { name: string; port?: number }) {
   );
   await listening(listener);
   return { listener, connections, recorded, at: { name: listener.address.name, port: listener.address.port } };
+}
+
+/** A peer killed mid-transfer: nothing partial arrives, the only error is ECONNRESET, and close comes once, last. */
+function expectVanishedPeer(events: ReturnType<typeof record>, size: number): void {
+  for (const value of events.values) expect((value as Uint8Array).length).toBe(size);
+  expect(events.errors.map((e) => e.code)).toEqual(['ECONNRESET']);
+  expect(events.log.filter((e) => e === 'close')).toHaveLength(1);
+  expect(events.log[events.log.length - 1]).toBe('close');
 }
 
 function sha256(bytes: Uint8Array): string {
@@ -85,12 +72,11 @@ for (const transport of TRANSPORTS) {
       const here = await listenHere(transport.endpoint());
       await peer.run({ op: 'connect', id: 'c', name: here.at.name, port: here.at.port });
       await peer.next('connect', 'c');
-      while (here.connections.length === 0) await sleep(5);
+      await until(() => here.connections.length > 0);
       const got: number[] = [];
       here.connections[0]!.on('data', (v: { seq: number }) => got.push(v.seq));
       await peer.run({ op: 'sendSequence', id: 'c', count: 10_000 });
-      const deadline = Date.now() + 30_000;
-      while (got.length < 10_000 && Date.now() < deadline) await sleep(10);
+      await until(() => got.length >= 10_000, 30_000);
       expect(got).toHaveLength(10_000);
       expect(got.every((seq, i) => seq === i)).toBe(true);
     });
@@ -102,7 +88,7 @@ for (const transport of TRANSPORTS) {
       const here = await listenHere(transport.endpoint());
       await peer.run({ op: 'connect', id: 'c', name: here.at.name, port: here.at.port });
       await peer.next('connect', 'c');
-      while (here.connections.length === 0) await sleep(5);
+      await until(() => here.connections.length > 0);
       const server = here.connections[0]!;
       const incoming = once<Uint8Array>(server, 'data', 30_000);
       await peer.run({ op: 'sendBytes', id: 'c', size });
@@ -119,9 +105,8 @@ for (const transport of TRANSPORTS) {
     for (const acceptor of ['no', 'throw', 'reject', 'async-no'] as const) {
       it(`a client refused by an acceptor that says ${acceptor} gets ERR_DATASOCKET_REJECTED then close; the listener keeps serving`, async () => {
         const peer = spawn();
-        await peer.run({ op: 'listen', ...transport.endpoint(), acceptor });
-        const bound = (await peer.next('listening', 'listener')) as { address: { name: string; port?: number } };
-        const client = track(DataSocket.connect(bound.address.name, bound.address.port));
+        const at = await listenIn(peer, transport.endpoint(), acceptor);
+        const client = track(DataSocket.connect(at.name, at.port));
         const events = record(client);
         client.send('never delivered');
         await events.closed;
@@ -130,7 +115,7 @@ for (const transport of TRANSPORTS) {
         await peer.next('close', refused.id);
         expect(peer.events.some((e) => e.ev === 'data')).toBe(false);
         expect(peer.events.some((e) => e.ev === 'connect')).toBe(false);
-        const again = track(DataSocket.connect(bound.address.name, bound.address.port));
+        const again = track(DataSocket.connect(at.name, at.port));
         const againEvents = record(again);
         await againEvents.closed;
         expect(againEvents.errors[0]?.code).toBe(ErrorCode.REJECTED);
@@ -139,7 +124,7 @@ for (const transport of TRANSPORTS) {
 
     it('an acceptor that never answers times out (acceptTimeoutMs) and refuses', async () => {
       const peer = spawn();
-      const at = await listenIn(peer, transport.endpoint(), 'never' as 'yes', { acceptTimeoutMs: 300 });
+      const at = await listenIn(peer, transport.endpoint(), 'never', { acceptTimeoutMs: 300 });
       const client = track(DataSocket.connect(at.name, at.port));
       const events = record(client);
       const started = Date.now();
@@ -151,7 +136,7 @@ for (const transport of TRANSPORTS) {
 
     it('an async acceptor that says yes connects, and values queued before acceptance arrive', async () => {
       const peer = spawn();
-      const at = await listenIn(peer, transport.endpoint(), 'async-yes' as 'yes');
+      const at = await listenIn(peer, transport.endpoint(), 'async-yes');
       const client = track(DataSocket.connect(at.name, at.port));
       client.send({ queued: true });
       await once(client, 'connect');
@@ -166,13 +151,13 @@ for (const transport of TRANSPORTS) {
       const peer = spawn();
       await peer.run({ op: 'connect', id: 'c', name: here.at.name, port: here.at.port });
       await peer.next('connect', 'c');
-      while (here.connections.length === 0) await sleep(5);
+      await until(() => here.connections.length > 0);
       const events = here.recorded[0]!;
       // 64 MiB take a while to cross; the kill lands while the frame is in flight.
       await peer.run({ op: 'sendBytes', id: 'c', size: 64 * 1024 * 1024 });
       peer.kill('SIGKILL');
       await events.closed;
-      expect(events.log[events.log.length - 1]).toBe('close');
+      expectVanishedPeer(events, 64 * 1024 * 1024);
       expect(here.listener.state).toBe('listening');
       const next = track(DataSocket.connect(here.at.name, here.at.port));
       await once(next, 'connect');
@@ -190,7 +175,7 @@ for (const transport of TRANSPORTS) {
         writeFrameHeader(partial, 0, 4096, FrameKind.UINT8ARRAY);
         raw.write(partial, () => setTimeout(() => raw.destroy(), 50));
       });
-      while (here.connections.length === 0) await sleep(5);
+      await until(() => here.connections.length > 0);
       const events = here.recorded[0]!;
       await events.closed;
       expect(events.errors.map((e) => e.code)).toEqual(['ECONNRESET']);
@@ -208,7 +193,7 @@ for (const transport of TRANSPORTS) {
       await peer.run({ op: 'sendBytes', id: accepted.id, size: 64 * 1024 * 1024 });
       peer.kill('SIGKILL');
       await events.closed;
-      expect(events.log[events.log.length - 1]).toBe('close');
+      expectVanishedPeer(events, 64 * 1024 * 1024);
       expect(client.state).toBe('closed');
     });
   });
@@ -284,7 +269,7 @@ describe('§4 a peer announcing a frame above maxFrameBytes', () => {
       writeFrameHeader(header, 0, 0xffff_fff0, FrameKind.UINT8ARRAY);
       raw.write(header);
     });
-    while (here.connections.length === 0) await sleep(5);
+    await until(() => here.connections.length > 0);
     const events = here.recorded[0]!;
     await events.closed;
     expect(events.errors.map((e) => e.code)).toEqual([ErrorCode.PROTOCOL]);

@@ -20,11 +20,13 @@ describe('§1 code both sides need lives in src/shared, free of Node and DOM', (
   for (const file of files) {
     it(`${file} imports only src/shared and msgpackr, and names no Node or DOM global`, () => {
       const source = fs.readFileSync(path.join(shared, file), 'utf8');
-      const specifiers = [...source.matchAll(/from\s+'([^']+)'/g)].map((m) => m[1]!);
+      const specifiers = [...source.matchAll(/(?:from\s+|import\s*\(?\s*)'([^']+)'/g)].map((m) => m[1]!);
       for (const specifier of specifiers) expect(specifier, file).toMatch(/^(\.\/[\w-]+\.js|msgpackr)$/);
       // Comments and string literals may mention anything; code may not.
       const code = source.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '').replace(/'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`/g, "''");
       expect(code, file).not.toMatch(/\b(process|require|window|document|navigator|__dirname)\b/);
+      // Node globals only through a feature check on globalThis (`(globalThis as { Buffer?: … }).Buffer`).
+      expect(code, file).not.toMatch(/(?<![.\w])(Buffer|global|setImmediate)\b(?!\??:)/);
     });
   }
 });

@@ -113,7 +113,7 @@ interface Sent {
 
 function arrivesAs(expected: unknown): (received: unknown) => void {
   return (received) => {
-    expect(received).toEqual(expected);
+    expect(received).toStrictEqual(expected);
     if (typeof expected === 'object' && expected !== null) expect(Object.getPrototypeOf(received)).toBe(Object.getPrototypeOf(expected));
   };
 }
