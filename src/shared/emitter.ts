@@ -80,13 +80,15 @@ export class Emitter<Events extends { [K in keyof Events]: (...args: never[]) =>
   }
 
   /** Calls every handler of `event` (with `this` the socket), passing `arg` if the event has one. */
-  protected emit<K extends keyof Events & string>(event: K, ...arg: Parameters<Events[K]>): void {
+  // One optional argument, not a rest parameter: 'data' is emitted per value, and a rest
+  // array would be allocated each time. Every event here has at most one argument.
+  protected emit<K extends keyof Events & string>(event: K, arg?: Parameters<Events[K]>[0]): void {
     const list = this.#handlers.get(event) ?? NONE;
     for (let i = 0; i < list.length; i++) {
       const registration = list[i]!;
       if (registration.once) this.#removeRegistration(event, registration);
       try {
-        (registration.fn as (this: unknown, a?: unknown) => unknown).call(this, arg[0]);
+        (registration.fn as (this: unknown, a?: unknown) => unknown).call(this, arg);
       } catch (error) {
         rethrowLater(error);
       }
