@@ -51,17 +51,18 @@ let installed = false;
  */
 export function installDataSocketBridge(options: BridgeOptions = {}): DataSocketBridge {
   if (installed) throw invalidArgument('installDataSocketBridge() was already called');
-  const policy = options.policy ?? defaultPolicy;
+  // As the Node options are read: null is no options, anything else must be an object.
+  const given: BridgeOptions = options ?? {};
+  if (typeof given !== 'object' || Array.isArray(given)) throw invalidArgument('options must be an object');
+  const policy = given.policy ?? defaultPolicy;
   if (typeof policy !== 'function') throw invalidArgument("'policy' must be a function (request) => boolean | Promise<boolean>");
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  for (const [key, value] of Object.entries(limits)) {
-    if (!Number.isSafeInteger(value) || value < 1) throw invalidArgument(`'limits.${key}' must be a positive integer`);
-  }
+  const limits = resolveLimits(given.limits);
   installed = true;
 
   const served = new Set<Served>();
   const byFrame = new Map<string, Served>();
-  const watched = new WeakSet<WebContents>();
+  /** For each watched webContents, how to stop watching it. */
+  const watched = new Map<WebContents, () => void>();
   // A cross-document navigation that commits replaces the document that was there when it started.
   const navigating = new Map<string, Served>();
 
@@ -69,27 +70,46 @@ export function installDataSocketBridge(options: BridgeOptions = {}): DataSocket
 
   const watch = (webContents: WebContents): void => {
     if (watched.has(webContents)) return;
-    watched.add(webContents);
-    webContents.on('did-start-navigation', (details) => {
+    const onStart = (details: { isSameDocument: boolean; frame: WebFrameMain | null | undefined }): void => {
       if (details.isSameDocument || details.frame === null || details.frame === undefined) return;
       const key = frameKey(webContents, details.frame);
       const current = byFrame.get(key);
       if (current) navigating.set(key, current);
-    });
-    webContents.on('did-frame-navigate', (_event, _url, _code, _status, _isMainFrame, processId, routingId) => {
+    };
+    const onCommit = (_event: unknown, _url: string, _code: number, _status: string, _isMainFrame: boolean, processId: number, routingId: number): void => {
       const frame = webFrameMain.fromId(processId, routingId);
       if (!frame) return;
       const key = frameKey(webContents, frame);
       navigating.get(key)?.dispose('navigated');
       navigating.delete(key);
-    });
-    webContents.on('render-process-gone', () => {
-      for (const s of [...served]) if (s.webContents === webContents) s.dispose('crashed');
-    });
-    webContents.once('destroyed', () => {
-      for (const s of [...served]) if (s.webContents === webContents) s.dispose('destroyed');
-    });
+    };
+    const onGone = (): void => disposeAll(webContents, 'crashed');
+    const onDestroyed = (): void => {
+      disposeAll(webContents, 'destroyed');
+      unwatch();
+    };
+    const unwatch = (): void => {
+      watched.delete(webContents);
+      webContents.off('did-start-navigation', onStart);
+      webContents.off('did-frame-navigate', onCommit);
+      webContents.off('render-process-gone', onGone);
+      webContents.off('destroyed', onDestroyed);
+    };
+    watched.set(webContents, unwatch);
+    webContents.on('did-start-navigation', onStart);
+    webContents.on('did-frame-navigate', onCommit);
+    webContents.on('render-process-gone', onGone);
+    webContents.once('destroyed', onDestroyed);
   };
+
+  const disposeAll = (webContents: WebContents, reason: DisposeReason): void => {
+    for (const s of [...served]) if (s.webContents === webContents) s.dispose(reason);
+  };
+
+  // The port may close before 'render-process-gone' arrives: ask the webContents why, so a
+  // crash still drops connections (peers see ECONNRESET) rather than closing them cleanly.
+  const whyClosed = (webContents: WebContents): DisposeReason =>
+    webContents.isDestroyed() ? 'destroyed' : webContents.isCrashed() ? 'crashed' : 'port-closed';
 
   const onPort = (event: IpcMainEvent): void => {
     const port = event.ports[0];
@@ -119,7 +139,7 @@ export function installDataSocketBridge(options: BridgeOptions = {}): DataSocket
     byFrame.set(key, entry);
     watch(webContents);
     port.on('message', (message) => host.receive(message.data));
-    port.on('close', () => entry.dispose('port-closed'));
+    port.on('close', () => entry.dispose(whyClosed(webContents)));
     port.start();
   };
 
@@ -129,12 +149,31 @@ export function installDataSocketBridge(options: BridgeOptions = {}): DataSocket
 
   ipcMain.on(BRIDGE_CHANNEL, onPort);
   app.on('will-quit', onQuit);
+  let disposed = false;
   return {
     dispose(): void {
+      // A second call must not lift the once-only rule for a bridge installed since.
+      if (disposed) return;
+      disposed = true;
       ipcMain.removeListener(BRIDGE_CHANNEL, onPort);
       app.removeListener('will-quit', onQuit);
       onQuit();
+      for (const unwatch of [...watched.values()]) unwatch();
       installed = false;
     },
   };
+}
+
+/** The given limits over the defaults, read as the Node options are: an unknown key is refused, undefined keeps the default. */
+function resolveLimits(given: unknown): HostLimits {
+  const limits = { ...DEFAULT_LIMITS };
+  if (given === undefined || given === null) return limits;
+  if (typeof given !== 'object' || Array.isArray(given)) throw invalidArgument("'limits' must be an object");
+  for (const [key, value] of Object.entries(given)) {
+    if (!Object.hasOwn(DEFAULT_LIMITS, key)) throw invalidArgument(`unknown limit 'limits.${key}'`);
+    if (value === undefined) continue;
+    if (!Number.isSafeInteger(value) || value < 1) throw invalidArgument(`'limits.${key}' must be a positive integer`);
+    limits[key as keyof HostLimits] = value;
+  }
+  return limits;
 }
