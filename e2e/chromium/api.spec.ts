@@ -1,9 +1,11 @@
 /**
  * §2 in the page: `window.Net.DataSocket` is the §2 API unchanged — event order,
  * namespaces, `off(f)` with the very function given to `on`, chaining on one object,
- * sending while connecting — although it sits behind a contextBridge that gives a new
- * proxy for every crossing of a function (the stand-in does exactly that). The peer is
- * a page of another app instance.
+ * sending while connecting. A contextBridge gives a new proxy for every crossing of a
+ * function (the stand-in does exactly that), so the preload does not proxy the class:
+ * it builds DataSocket in the main world itself, and the page's handlers never cross
+ * the bridge. Only the preload's two bridge functions cross, once each, and messages
+ * go through them as copies. The peer is a page of another app instance.
  */
 import fs from 'node:fs';
 import { expect, test } from '@playwright/test';
@@ -168,28 +170,32 @@ test.describe('§2 the page gets the §2 API unchanged', () => {
 
   test('close() before connect aborts: close without error, queued values dropped; send() after close throws ERR_DATASOCKET_CLOSED', async () => {
     const reach = await serve({ verdict: 'yes', delayMs: 200 });
-    const thrown = await client.run(
-      (d, a) => {
-        d.connect('c', a.name, a.port);
-        const s = d.socket('c');
-        s.send('never delivered');
-        s.close();
-        s.close();
-        try {
-          s.send('after close');
-          return 'sent';
-        } catch (error) {
-          return (error as { code?: string }).code;
-        }
-      },
-      reach,
-    );
-    expect(thrown).toBe(ErrorCode.CLOSED);
+    await client.run((d, a) => {
+      d.connect('c', a.name, a.port);
+      d.socket('c').send('never delivered');
+    }, reach);
+    // Close only once the listener's acceptor has the connection (its answer is 200 ms away): then there is exactly
+    // one accepted connection that must never see the queued value, instead of a race over whether there is one.
+    await server.until('l', 'accepted');
+    const atClose = await client.run((d) => {
+      const s = d.socket('c');
+      const state = s.state;
+      s.close();
+      s.close();
+      try {
+        s.send('after close');
+        return { state, thrown: 'sent' };
+      } catch (error) {
+        return { state, thrown: (error as { code?: string }).code };
+      }
+    }, null);
+    expect(atClose).toEqual({ state: 'connecting', thrown: ErrorCode.CLOSED });
     expect(await client.until('c', 'close')).toEqual(['close']);
     await client.page.waitForTimeout(400);
     expect((await client.snapshot('c')).log).toEqual(['close']);
-    const accepted = await server.snapshot('l').then((l) => l.accepted);
-    for (const id of accepted) expect((await server.snapshot(id)).values).toEqual([]);
+    const accepted = (await server.snapshot('l')).accepted;
+    expect(accepted).toEqual(['l#1']);
+    expect((await server.snapshot('l#1')).values).toEqual([]);
   });
 
   test('a listener that closes stops listening and removes its socket file; the connections it accepted stay open', async () => {

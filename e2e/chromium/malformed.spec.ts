@@ -3,7 +3,8 @@
  * with ERR_DATASOCKET_INVALID_ARGUMENT and never crashes or blocks the host. The
  * messages go straight into the frame's port through the stand-in's TEST-ONLY
  * `window.__datasocketTest` (see stand-in/ipc-renderer.ts: the real preload exposes
- * nothing but Net.DataSocket), as a page that reached the preload's internals could.
+ * nothing but Net.DataSocket), as a page that reached the preload's internals could;
+ * the 'hostile' instance's harness is started with it on, and only for these tests.
  */
 import { expect, test } from '@playwright/test';
 import type { PlainError } from '../../src/shared/errors.js';
@@ -84,7 +85,7 @@ async function lastHostId(page: AppPage, t: 'open' | 'bound'): Promise<number> {
 }
 
 test.describe('§6 main refuses malformed messages from a page with ERR_DATASOCKET_INVALID_ARGUMENT and keeps serving', () => {
-  const world = useAppPages({ hostile: { page: { internals: true } }, peer: {} });
+  const world = useAppPages({ hostile: { app: { internals: true } }, peer: {} });
   let hostile!: AppPage;
   let peer!: AppPage;
   test.beforeAll(() => {
@@ -110,7 +111,7 @@ test.describe('§6 main refuses malformed messages from a page with ERR_DATASOCK
     const ownersId = await lastHostId(hostile, 'open');
 
     // Another frame of the same app instance (its own port, its own host), that never made a socket.
-    const other = await AppPage.open(world.context.hostile, world.app.hostile, { internals: true });
+    const other = await AppPage.open(world.context.hostile, world.app.hostile);
     try {
       await post(other, { t: 'send', id: ownersId, bytes: FRAME_42, count: 1 });
       await post(other, { t: 'end', id: ownersId });

@@ -1,11 +1,13 @@
 /**
  * The stand-in for Electron is only worth something if it is at least as strict as
- * Electron. These tests pin that down: its IPC encoding (in Node), and its
+ * Electron. These tests pin that down: its IPC encoding (in Node); its
  * contextBridge and ipcRenderer in real Chromium realms, on a page whose isolated
  * realm holds the bare stand-in (the 'lab' preload) instead of the DataSocket preload.
+ * Its main process's rule for taking ports is in stand-in-main.spec.ts.
  */
 import { expect, test, type Frame } from '@playwright/test';
 import { BRIDGE_CHANNEL } from '../../src/shared/bridge-protocol.js';
+import type { HarnessEvent } from './harness/main-process.js';
 import type { AppPage } from './helpers/app-page.js';
 import { useAppPages } from './helpers/app-pages.js';
 import { decodeMessage, encodeMessage, HOST_TO_PAGE, STRICT } from './stand-in/wire-json.js';
@@ -17,7 +19,12 @@ interface Lab {
   ipcRenderer: { postMessage(channel: string, message: unknown, transfer?: unknown[]): void } & Record<string, unknown>;
 }
 /** The isolated realm's global, as the tests use it. */
-type IsolatedGlobal = { __lab: Lab; MessageChannel: new () => { port1: unknown; port2: unknown } } & Record<string, unknown>;
+type IsolatedGlobal = {
+  __lab: Lab;
+  MessageChannel: new () => { port1: unknown; port2: unknown };
+  structuredClone(value: unknown, options?: { transfer?: unknown[] }): unknown;
+  parent: MainGlobal;
+} & Record<string, unknown>;
 /** The main realm's global, as the tests use it. */
 type MainGlobal = Record<string, unknown>;
 
@@ -63,7 +70,7 @@ test.describe('the stand-in: its IPC carries only what the bridge protocol allow
 });
 
 test.describe('the stand-in: its contextBridge and ipcRenderer are at least as strict as Electron', () => {
-  const world = useAppPages({ lab: { page: { preload: 'lab' } } });
+  const world = useAppPages({ lab: { app: { preload: 'lab' } } });
   let page!: AppPage;
   let isolated!: Frame;
   test.beforeAll(() => {
@@ -138,7 +145,7 @@ test.describe('the stand-in: its contextBridge and ipcRenderer are at least as s
     expect(outcomes).toEqual({ symbol: 'TypeError', nested: 'TypeError', promise: 'TypeError', result: 'TypeError', throughWrapper: 'TypeError' });
   });
 
-  test('copies are frozen, lose their prototypes and belong to the target realm; bytes, dates, maps and errors cross by structured clone', async () => {
+  test('copies are frozen, lose their prototypes and belong to the target realm; bytes, dates, maps and errors cross by structured clone, unfrozen', async () => {
     await isolated.evaluate(() => {
       class Point {
         x = 1;
@@ -166,6 +173,8 @@ test.describe('the stand-in: its contextBridge and ipcRenderer are at least as s
       delete (globalThis as unknown as MainGlobal).__copied;
       return {
         frozen: [Object.isFrozen(v), Object.isFrozen(v.list), Object.isFrozen(v.list[1]), Object.isFrozen(v.point)],
+        // Made by structuredClone, and not frozen: Electron freezes only the objects and arrays it copies.
+        clonesFrozen: [Object.isFrozen(v.when), Object.isFrozen(v.map), Object.isFrozen(v.error)],
         point: { plain: Object.getPrototypeOf(v.point) === Object.prototype, keys: Object.keys(v.point), hasMethod: 'norm' in v.point },
         mainRealm: [v instanceof Object, v.list instanceof Array, v.bytes instanceof Uint8Array, v.when instanceof Date, v.map instanceof Map, v.error instanceof RangeError],
         bytes: Array.from(v.bytes),
@@ -177,6 +186,7 @@ test.describe('the stand-in: its contextBridge and ipcRenderer are at least as s
     });
     expect(copy).toEqual({
       frozen: [true, true, true, true],
+      clonesFrozen: [false, false, false],
       point: { plain: true, keys: ['x', 'y'], hasMethod: false },
       mainRealm: [true, true, true, true, true, true],
       bytes: [1, 2, 3],
@@ -208,7 +218,228 @@ test.describe('the stand-in: its contextBridge and ipcRenderer are at least as s
     expect(outcomes.realm).toBe('undefined');
   });
 
-  test('ipcRenderer has only postMessage, only for the bridge channel, only with one MessagePort and no message', async () => {
+  test('objects passed through a wrapped function are deep-frozen copies of the receiving realm, in both directions', async () => {
+    const seen = await isolated.evaluate(() => {
+      type Sent = { nested: { n: number }; list: number[] };
+      const g = globalThis as unknown as IsolatedGlobal;
+      const { executeInMainWorld } = g.__lab.contextBridge;
+      const describe = (value: Sent, original: unknown, realm: { Object: ObjectConstructor; Array: ArrayConstructor }) => ({
+        copy: value !== original,
+        frozen: [Object.isFrozen(value), Object.isFrozen(value.nested), Object.isFrozen(value.list)],
+        realm: Object.getPrototypeOf(value) === realm.Object.prototype && Object.getPrototypeOf(value.list) === realm.Array.prototype,
+        n: value.nested.n,
+      });
+      // Main calls a wrapper of an isolated function with an object of its own.
+      let received: Sent | undefined;
+      executeInMainWorld({
+        func: (take: (value: object) => void) => {
+          const sent = { nested: { n: 1 }, list: [1] };
+          (globalThis as unknown as MainGlobal).__sent = sent;
+          take(sent);
+        },
+        args: [(value: Sent) => (received = value)],
+      });
+      const sentByMain = g.parent.__sent;
+      delete g.parent.__sent;
+      // The isolated realm calls a wrapper of a main function with an object of its own.
+      const give = executeInMainWorld({
+        func: () => (value: object) => {
+          (globalThis as unknown as MainGlobal).__given = value;
+        },
+        args: [],
+      }) as (value: object) => void;
+      const original: Sent = { nested: { n: 2 }, list: [2] };
+      give(original);
+      const given = g.parent.__given as Sent;
+      delete g.parent.__given;
+      const mainRealm = g.parent as unknown as { Object: ObjectConstructor; Array: ArrayConstructor };
+      return { toIsolated: describe(received!, sentByMain, { Object, Array }), toMain: describe(given, original, mainRealm) };
+    });
+    expect(seen).toEqual({
+      toIsolated: { copy: true, frozen: [true, true, true], realm: true, n: 1 },
+      toMain: { copy: true, frozen: [true, true, true], realm: true, n: 2 },
+    });
+  });
+
+  test("a function returned by a wrapped function is a fresh wrapper of the caller's realm every time, and works", async () => {
+    const seen = await isolated.evaluate(() => {
+      const { executeInMainWorld } = (globalThis as unknown as IsolatedGlobal).__lab.contextBridge;
+      const inner = (): string => 'isolated inner';
+      const inMain = executeInMainWorld({
+        func: (getInner: () => () => string) => {
+          const a = getInner();
+          const b = getInner();
+          return { distinct: a !== b, realm: a instanceof Function, results: [a(), b()] };
+        },
+        args: [() => inner],
+      });
+      const getOuter = executeInMainWorld({
+        func: () => {
+          const outer = (): string => 'main outer';
+          return () => outer;
+        },
+        args: [],
+      }) as () => () => string;
+      const a = getOuter();
+      const b = getOuter();
+      return { inMain, inIsolated: { distinct: a !== b, realm: a instanceof Function, results: [a(), b()] } };
+    });
+    expect(seen).toEqual({
+      inMain: { distinct: true, realm: true, results: ['isolated inner', 'isolated inner'] },
+      inIsolated: { distinct: true, realm: true, results: ['main outer', 'main outer'] },
+    });
+  });
+
+  test("a thrown error crosses as a copy of the catching realm: from func, and through a wrapper", async () => {
+    const seen = await isolated.evaluate(() => {
+      const g = globalThis as unknown as IsolatedGlobal;
+      const { executeInMainWorld } = g.__lab.contextBridge;
+      const caught = (run: () => unknown): unknown => {
+        try {
+          run();
+          return 'no error';
+        } catch (error) {
+          return error;
+        }
+      };
+      // func throws in main; the preload catches.
+      const fromFunc = caught(() =>
+        executeInMainWorld({
+          func: () => {
+            const error = new RangeError('from main');
+            (globalThis as unknown as MainGlobal).__thrown = error;
+            throw error;
+          },
+          args: [],
+        }),
+      ) as Error;
+      const thrownInMain = g.parent.__thrown;
+      delete g.parent.__thrown;
+      // Main calls a wrapper of an isolated function that throws; main catches.
+      const throughWrapper = executeInMainWorld({
+        func: (fail: () => void) => {
+          try {
+            fail();
+            return 'no error';
+          } catch (error) {
+            const original = ((globalThis as unknown as { frames: Record<number, MainGlobal> }).frames[0] as MainGlobal).__isolatedError;
+            return { copy: error !== original, realm: error instanceof TypeError, name: (error as Error).name, message: (error as Error).message };
+          }
+        },
+        args: [
+          () => {
+            const error = new TypeError('from the isolated realm');
+            g.__isolatedError = error;
+            throw error;
+          },
+        ],
+      });
+      delete g.__isolatedError;
+      return {
+        fromFunc: { copy: fromFunc !== thrownInMain, realm: fromFunc instanceof RangeError, name: fromFunc.name, message: fromFunc.message },
+        throughWrapper,
+      };
+    });
+    expect(seen).toEqual({
+      fromFunc: { copy: true, realm: true, name: 'RangeError', message: 'from main' },
+      throughWrapper: { copy: true, realm: true, name: 'TypeError', message: 'from the isolated realm' },
+    });
+  });
+
+  test('which copy rule applies is decided by brand checks, not by Symbol.toStringTag', async () => {
+    await isolated.evaluate(() => {
+      const tagged = (tag: string, fields: object): object => Object.defineProperty({ ...fields }, Symbol.toStringTag, { value: tag });
+      const retagged = Object.defineProperty(new Map([[1, 'x']]), Symbol.toStringTag, { value: 'Object' });
+      (globalThis as unknown as IsolatedGlobal).__lab.contextBridge.executeInMainWorld({
+        func: (value: unknown) => {
+          (globalThis as unknown as MainGlobal).__branded = value;
+        },
+        args: [{ fakeMap: tagged('Map', { a: 1 }), fakePromise: tagged('Promise', { b: 2 }), fakeError: tagged('Error', { message: 'm' }), retagged }],
+      });
+    });
+    const seen = await page.page.evaluate(() => {
+      const v = (globalThis as unknown as MainGlobal).__branded as Record<'fakeMap' | 'fakePromise' | 'fakeError' | 'retagged', object>;
+      delete (globalThis as unknown as MainGlobal).__branded;
+      const plain = (o: object) => ({ plain: Object.getPrototypeOf(o) === Object.prototype, frozen: Object.isFrozen(o), keys: Object.keys(o) });
+      return {
+        fakeMap: plain(v.fakeMap),
+        fakePromise: plain(v.fakePromise),
+        fakeError: plain(v.fakeError),
+        retagged: v.retagged instanceof Map ? [...v.retagged] : 'not a Map',
+      };
+    });
+    expect(seen).toEqual({
+      fakeMap: { plain: true, frozen: true, keys: ['a'] },
+      fakePromise: { plain: true, frozen: true, keys: ['b'] },
+      fakeError: { plain: true, frozen: true, keys: ['message'] },
+      retagged: [[1, 'x']],
+    });
+  });
+
+  test('page code that replaces built-ins after load, in the page or in the isolated realm, changes nothing that crosses', async () => {
+    await isolated.evaluate(() => {
+      (globalThis as unknown as IsolatedGlobal).__lab.contextBridge.executeInMainWorld({
+        func: (echo: (...values: unknown[]) => unknown) => {
+          (globalThis as unknown as MainGlobal).__echo = echo;
+        },
+        args: [(...values: unknown[]) => values],
+      });
+    });
+    const seen = await page.page.evaluate(() => {
+      type Patchable = Record<string, unknown>;
+      const w = globalThis as unknown as Patchable & { frames: Record<number, Patchable> };
+      const iso = w.frames[0] as Patchable & { Array: ArrayConstructor; Map: MapConstructor; __lab: Lab };
+      const echo = w.__echo as (...values: unknown[]) => unknown[];
+      delete w.__echo;
+      // Kept before patching, for the checks below.
+      const { isFrozen, getPrototypeOf } = Object;
+      const { isArray } = Array;
+      const arrayPrototype = Array.prototype;
+      const MainMap = Map;
+      const stringify = JSON.stringify;
+      const hijack = (): unknown => ['hijacked'];
+      const patches: [Patchable, string, unknown][] = [
+        [Array.prototype as unknown as Patchable, 'slice', hijack],
+        [Array.prototype as unknown as Patchable, 'map', hijack],
+        [w, 'Array', hijack],
+        [w, 'Object', hijack],
+        [w, 'structuredClone', hijack],
+        [(w.Document as { prototype: Patchable }).prototype, 'createElement', hijack],
+        [iso.Array.prototype as unknown as Patchable, 'slice', hijack],
+        [iso.Array.prototype as unknown as Patchable, 'map', hijack],
+        [iso.Map.prototype as unknown as Patchable, 'get', hijack],
+        [iso.Map.prototype as unknown as Patchable, 'has', () => false],
+        [iso.Map.prototype as unknown as Patchable, 'set', hijack],
+        [iso, 'Array', hijack],
+        [iso, 'Object', hijack],
+        [iso, 'structuredClone', hijack],
+      ];
+      const saved = patches.map(([owner, key]) => owner[key]);
+      try {
+        for (const [owner, key, value] of patches) owner[key] = value;
+        const shared = { a: 2 };
+        const echoed = echo([1, shared, shared], new MainMap([[1, 'm']]), 'x');
+        const executed = iso.__lab.contextBridge.executeInMainWorld({ func: (value: unknown) => value, args: [{ k: [1, 2] }] });
+        return {
+          echoed: {
+            array: isArray(echoed) && getPrototypeOf(echoed) === arrayPrototype && isFrozen(echoed),
+            length: echoed.length,
+            first: stringify(echoed[0]),
+            sharedStaysShared: (echoed[0] as unknown[])[1] === (echoed[0] as unknown[])[2],
+            map: echoed[1] instanceof MainMap ? [...(echoed[1] as Map<unknown, unknown>)] : 'not a Map',
+            last: echoed[2],
+          },
+          executed: stringify(executed),
+        };
+      } finally {
+        patches.forEach(([owner, key], i) => (owner[key] = saved[i]));
+      }
+    });
+    expect(seen).toEqual({ echoed: { array: true, length: 3, first: '[1,{"a":2},{"a":2}]', sharedStaysShared: true, map: [[1, 'm']], last: 'x' }, executed: '{"k":[1,2]}' });
+  });
+
+  test('ipcRenderer has only postMessage, only for the bridge channel, only with one real MessagePort and no message, and takes that port over', async () => {
+    const from = world.app.lab.events.length;
     const outcomes = await isolated.evaluate((channel) => {
       const g = globalThis as unknown as IsolatedGlobal;
       const { ipcRenderer, contextBridge } = g.__lab;
@@ -230,7 +461,15 @@ test.describe('the stand-in: its contextBridge and ipcRenderer are at least as s
         noPort: attempt(() => ipcRenderer.postMessage(channel, null, [])),
         twoPorts: attempt(() => ipcRenderer.postMessage(channel, null, [port1, port2])),
         notAPort: attempt(() => ipcRenderer.postMessage(channel, null, [{}])),
+        taggedAsPort: attempt(() => ipcRenderer.postMessage(channel, null, [{ [Symbol.toStringTag]: 'MessagePort' }])),
+        // Transferable, so only a brand check stops it.
+        bufferTaggedAsPort: attempt(() => ipcRenderer.postMessage(channel, null, [Object.defineProperty(new ArrayBuffer(8), Symbol.toStringTag, { value: 'MessagePort' })])),
         withMessage: attempt(() => ipcRenderer.postMessage(channel, { hello: 1 }, [port1])),
+        // What the preload does, once: it must go through.
+        thePort: attempt(() => ipcRenderer.postMessage(channel, null, [port2])),
+        // Taken over, as Electron does: the same port cannot be posted again, nor transferred anywhere else.
+        sameAgain: attempt(() => ipcRenderer.postMessage(channel, null, [port2])),
+        stillTransferable: attempt(() => g.structuredClone(port2, { transfer: [port2] })),
       };
     }, BRIDGE_CHANNEL);
     expect(outcomes).toEqual({
@@ -242,7 +481,30 @@ test.describe('the stand-in: its contextBridge and ipcRenderer are at least as s
       noPort: 'threw',
       twoPorts: 'threw',
       notAPort: 'threw',
+      taggedAsPort: 'threw',
+      bufferTaggedAsPort: 'threw',
       withMessage: 'threw',
+      thePort: 'accepted',
+      sameAgain: 'threw',
+      stillTransferable: 'threw',
     });
+    // Main got the port that went through.
+    expect(await world.app.lab.waitFor((e) => e.ev === 'port', 5_000, from)).toMatchObject({ ev: 'port', url: world.app.lab.pageUrl() });
+  });
+
+  test("a second port from the same document replaces its first: main disposes the document's earlier Host, as Electron's main does per frame", async () => {
+    const lab = world.app.lab;
+    const post = (): Promise<void> =>
+      isolated.evaluate((channel) => {
+        const g = globalThis as unknown as IsolatedGlobal;
+        g.__lab.ipcRenderer.postMessage(channel, null, [new g.MessageChannel().port2]);
+      }, BRIDGE_CHANNEL);
+    const from = lab.events.length;
+    await post();
+    const first = (await lab.waitFor((e) => e.ev === 'port', 5_000, from)) as Extract<HarnessEvent, { ev: 'port' }>;
+    const mid = lab.events.length;
+    await post();
+    expect(await lab.waitFor((e) => e.ev === 'port', 5_000, mid)).toEqual({ ev: 'port', frame: first.frame, url: first.url });
+    expect(lab.events.slice(mid).find((e) => e.ev === 'disposed')).toEqual({ ev: 'disposed', frame: first.frame, reason: 'navigated', sockets: 0 });
   });
 });

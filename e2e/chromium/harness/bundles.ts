@@ -3,7 +3,9 @@
  * (../stand-in/isolated-world.ts) with a preload inlined. The 'datasocket' preload is
  * a user's one-line preload over the REAL dist/preload.js, rebundled with only
  * 'electron' aliased to the stand-in; the 'lab' preload hands the stand-in itself to
- * the isolated realm, for the tests of the stand-in's own strictness.
+ * the isolated realm, for the tests of the stand-in's own strictness. Which one runs
+ * is the harness's start option, as the preload is the app's choice in Electron,
+ * never the page's.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,7 +16,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
 const standIn = path.resolve(here, '../stand-in');
 
-/** The preloads a page can ask for. */
+/** The preloads a harness can run in its pages' isolated realm (its `--preload` option). */
 export type PreloadKind = 'datasocket' | 'lab';
 
 const ENTRIES: Record<PreloadKind, string> = {
@@ -49,14 +51,15 @@ async function bundle(options: { stdin?: string; entry?: string; define?: Record
   return result.outputFiles[0]!.text;
 }
 
-/** The loader script for each preload kind. */
-export async function buildLoaders(): Promise<Record<PreloadKind, string>> {
+/** Whether `name` names a preload. */
+export function isPreloadKind(name: string): name is PreloadKind {
+  return Object.prototype.hasOwnProperty.call(ENTRIES, name);
+}
+
+/** The loader script for a preload kind. */
+export async function buildLoader(kind: PreloadKind): Promise<string> {
   const preloadFile = path.join(root, 'dist/preload.js');
   if (!fs.existsSync(preloadFile)) throw new Error(`${preloadFile} is missing: run \`npm run build\` first`);
-  const loaders = {} as Record<PreloadKind, string>;
-  for (const kind of Object.keys(ENTRIES) as PreloadKind[]) {
-    const preload = await bundle({ stdin: ENTRIES[kind] });
-    loaders[kind] = await bundle({ entry: path.join(standIn, 'isolated-world.ts'), define: { PRELOAD_SOURCE: JSON.stringify(preload) } });
-  }
-  return loaders;
+  const preload = await bundle({ stdin: ENTRIES[kind] });
+  return bundle({ entry: path.join(standIn, 'isolated-world.ts'), define: { PRELOAD_SOURCE: JSON.stringify(preload) } });
 }

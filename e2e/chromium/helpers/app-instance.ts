@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { PreloadKind } from '../harness/bundles.js';
 import type { HarnessEvent } from '../harness/main-process.js';
 import type { PolicyName } from '../harness/policies.js';
 
@@ -16,26 +17,27 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(here, '../../..');
 const HARNESS = path.resolve(here, '../harness/main-process.ts');
 
-/** How to start an instance. */
+/** How to start an instance: what an Electron app decides in main, never a page. */
 export interface AppInstanceOptions {
   /** The main process's policy. Default: the library's default policy. */
   policy?: PolicyName;
   /** Share another instance's runtime dir (two instances in one user session). Default: a fresh one. */
   runtimeDir?: string;
-}
-
-/** What a page of this instance loads. */
-export interface PageOptions {
-  /** Which preload runs in the isolated realm. Default: the real DataSocket preload. */
-  preload?: 'datasocket' | 'lab' | 'none';
-  /** Put the stand-in's test-only internals on the page. */
+  /** Which preload runs in its pages' isolated realm. Default: the real DataSocket preload. */
+  preload?: PreloadChoice;
+  /** Put the stand-in's test-only internals on its pages (malformed-message tests only). */
   internals?: boolean;
 }
+
+/** A preload a harness can run, or none. */
+export type PreloadChoice = PreloadKind | 'none';
 
 /** A running app instance. */
 export class AppInstance {
   /** The XDG_RUNTIME_DIR of this instance: its local sockets are in `<runtimeDir>/datasocket`. */
   readonly runtimeDir: string;
+  /** What its pages' isolated realm runs. */
+  readonly preload: PreloadChoice;
   /** Everything the harness reported, in order. */
   readonly events: HarnessEvent[] = [];
   readonly #child: ChildProcess;
@@ -43,10 +45,12 @@ export class AppInstance {
   readonly #exited: Promise<void>;
   #port = 0;
 
-  private constructor(runtimeDir: string, ownsDir: boolean, policy: PolicyName) {
+  private constructor(runtimeDir: string, ownsDir: boolean, options: AppInstanceOptions) {
     this.runtimeDir = runtimeDir;
     this.#ownsDir = ownsDir;
-    this.#child = spawn(process.execPath, ['--import', 'tsx', HARNESS, '--policy', policy], {
+    this.preload = options.preload ?? 'datasocket';
+    const args = ['--policy', options.policy ?? 'default', '--preload', this.preload, ...(options.internals === true ? ['--internals'] : [])];
+    this.#child = spawn(process.execPath, ['--import', 'tsx', HARNESS, ...args], {
       cwd: ROOT,
       env: { ...process.env, XDG_RUNTIME_DIR: runtimeDir },
       // stdin is a pipe so the harness exits when this process dies, however it dies.
@@ -66,7 +70,7 @@ export class AppInstance {
   static async start(options: AppInstanceOptions = {}): Promise<AppInstance> {
     const ownsDir = options.runtimeDir === undefined;
     const dir = options.runtimeDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ds-e2e-'));
-    const app = new AppInstance(dir, ownsDir, options.policy ?? 'default');
+    const app = new AppInstance(dir, ownsDir, options);
     try {
       const ready = (await app.waitFor((e) => e.ev === 'ready', 30_000)) as Extract<HarnessEvent, { ev: 'ready' }>;
       app.#port = ready.port;
@@ -86,11 +90,14 @@ export class AppInstance {
     throw failed.reason;
   }
 
-  /** The URL of a test page served by this instance. */
-  pageUrl(options: PageOptions = {}): string {
-    const query = new URLSearchParams({ preload: options.preload ?? 'datasocket' });
-    if (options.internals === true) query.set('internals', '1');
-    return `http://127.0.0.1:${this.#port}/page?${query}`;
+  /** The URL of the test page served by this instance. */
+  pageUrl(): string {
+    return `http://127.0.0.1:${this.#port}/page`;
+  }
+
+  /** Where this instance takes its pages' message ports (what the stand-in's WebSockets connect to). */
+  portUrl(): string {
+    return `ws://127.0.0.1:${this.#port}/port`;
   }
 
   /** Where a listener of this instance puts the socket file of bare name `name` (SPEC §5). */

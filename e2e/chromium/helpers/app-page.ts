@@ -4,7 +4,7 @@
  * console error kept for the tests to check.
  */
 import type { BrowserContext, JSHandle, Page } from '@playwright/test';
-import type { AppInstance, PageOptions } from './app-instance.js';
+import type { AppInstance } from './app-instance.js';
 import { createDriver, type AcceptPlan, type PageDriver, type Snapshot } from './page-driver.js';
 import { createValueKit } from './page-values.js';
 
@@ -29,13 +29,11 @@ export class AppPage {
   readonly pageErrors: string[] = [];
   /** console.error and console.warn lines of the page. */
   readonly consoleLines: string[] = [];
-  readonly #options: PageOptions;
   #driver: JSHandle<PageDriver> | null = null;
 
-  private constructor(page: Page, app: AppInstance, options: PageOptions) {
+  private constructor(page: Page, app: AppInstance) {
     this.page = page;
     this.app = app;
-    this.#options = options;
     page.on('pageerror', (error) => this.pageErrors.push(error.message));
     page.on('console', (message) => {
       if (message.type() === 'error' || message.type() === 'warning') this.consoleLines.push(message.text());
@@ -43,16 +41,16 @@ export class AppPage {
   }
 
   /** Opens a page of `app` in `context` (one context per app instance, like one app's session). */
-  static async open(context: BrowserContext, app: AppInstance, options: PageOptions = {}): Promise<AppPage> {
-    const appPage = new AppPage(await context.newPage(), app, options);
-    await appPage.#load(() => appPage.page.goto(app.pageUrl(options)));
+  static async open(context: BrowserContext, app: AppInstance): Promise<AppPage> {
+    const appPage = new AppPage(await context.newPage(), app);
+    await appPage.#load(() => appPage.page.goto(app.pageUrl()));
     return appPage;
   }
 
   async #load(navigate: () => Promise<unknown>): Promise<void> {
     this.#driver = null;
     await navigate();
-    if (this.#options.preload !== undefined && this.#options.preload !== 'datasocket') return;
+    if (this.app.preload !== 'datasocket') return;
     try {
       const kit = await this.page.evaluateHandle(createValueKit);
       this.#driver = await this.page.evaluateHandle(createDriver, kit);

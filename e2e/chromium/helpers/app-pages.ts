@@ -5,13 +5,12 @@
  * not have thrown (SPEC §2: an `error` nobody listens to is never thrown either).
  */
 import { expect, test, type BrowserContext } from '@playwright/test';
-import { AppInstance, type AppInstanceOptions, type PageOptions } from './app-instance.js';
+import { AppInstance, type AppInstanceOptions } from './app-instance.js';
 import { AppPage } from './app-page.js';
 
-/** One instance and its page. */
+/** One instance and its page: the page is what the instance serves. */
 export interface InstanceSpec {
   app?: AppInstanceOptions;
-  page?: PageOptions;
 }
 
 /** Filled in by the describe's beforeAll; read it inside tests. */
@@ -35,7 +34,7 @@ export function useAppPages<K extends string>(specs: Record<K, InstanceSpec>, op
     keys.forEach((k, i) => (world.app[k] = apps[i]!));
     for (const k of keys) {
       world.context[k] = await browser.newContext();
-      world.page[k] = await AppPage.open(world.context[k], world.app[k], specs[k].page);
+      world.page[k] = await AppPage.open(world.context[k], world.app[k]);
     }
   });
 

@@ -1,89 +1,46 @@
 /**
  * Stand-in for Electron's `contextBridge`, with only `executeInMainWorld`, the one
  * method the preload uses. It runs in the isolated realm (a same-origin iframe of
- * the page) and reaches the page's main realm the way Electron reaches the main world.
+ * the page) and reaches the page's main realm (realms.ts) the way Electron reaches
+ * the main world.
  *
  * Stricter than Electron, so that what passes here passes there:
- * - `func` is recompiled from `func.toString()` in the main realm: a function that
- *   closes over anything outside itself fails (this proves the bundle is self-contained);
+ * - `func` is recompiled from its source in the main realm: a function that closes
+ *   over anything outside itself fails (this proves the bundle is self-contained);
  * - arguments and results are copied into the other realm: plain objects and arrays
  *   deep-copied and frozen, prototypes dropped (a class instance arrives as a plain
- *   object), bytes, dates, regexps, maps, sets and errors by the target realm's
- *   structuredClone; a Symbol or a Promise throws (Electron drops Symbols, proxies Promises);
+ *   object); bytes, dates, regexps, maps, sets and errors copied by the target
+ *   realm's structuredClone, and NOT frozen (Electron does not freeze those either:
+ *   only objects and arrays); a Symbol or a Promise throws (Electron drops Symbols,
+ *   proxies Promises);
+ * - which rule applies is decided by brand checks (internal slots, intrinsics.ts),
+ *   never by `Symbol.toStringTag`: a plain object tagged 'Map' is copied as a plain
+ *   object, a real Map whose tag was changed still as a Map. A Promise is known by its
+ *   prototype chain (JS has no brand check for it without side effects), so an object
+ *   made from Promise.prototype throws too, which is only stricter;
  * - EVERY crossing of a function gives a FRESH wrapper made in the target realm, so
- *   identity never survives a crossing (electron/electron#33328); its arguments and
- *   result cross back by the same rules.
+ *   identity never survives a crossing (electron/electron#33328); its arguments,
+ *   result and thrown errors cross back by the same rules;
+ * - the copying uses only built-ins taken before any page script ran (intrinsics.ts,
+ *   realms.ts), and reads arguments by index, so page code that replaces
+ *   `Array.prototype.slice`, `map`, `window.Array` or `structuredClone` later changes
+ *   nothing that crosses.
  */
-import { CONFIG_KEY, type RealmWindow, type StandInConfig } from './realm-types.js';
+import { apply, defineProperty, freeze, functionSource, isArray, isArrayBuffer, isDate, isError, isInstance, isMap, isRegExp, isSet, isView, keys, mapGet, mapHas, mapSet, SafeMap } from './intrinsics.js';
+import { isolated, main, type AnyFunction, type Realm } from './realms.js';
 
-type AnyFunction = (...args: unknown[]) => unknown;
-
-/** One JS realm: its global, and how to make a function that belongs to it. */
-export interface Realm {
-  readonly window: RealmWindow;
-  /** A new function of this realm that hands its arguments (as an array) to `invoke`. */
-  wrap(invoke: (args: unknown[]) => unknown): AnyFunction;
+/** What crosses by the target realm's structuredClone: the kinds Electron also clones rather than copies field by field. */
+function isCloned(object: object): boolean {
+  return isView(object) || isArrayBuffer(object) || isDate(object) || isRegExp(object) || isMap(object) || isSet(object) || isError(object);
 }
 
-/** Copied with the target realm's structuredClone rather than property by property. */
-const CLONED_TAGS = new Set(['ArrayBuffer', 'DataView', 'Date', 'RegExp', 'Map', 'Set', 'Error']);
-
-function tagOf(value: object): string {
-  return Object.prototype.toString.call(value).slice(8, -1);
-}
-
-function config(): StandInConfig {
-  const found = (globalThis as unknown as Record<string, unknown>)[CONFIG_KEY] as StandInConfig | undefined;
-  if (found === undefined) throw new Error('Electron stand-in: not loaded by the stand-in loader (no config)');
-  return found;
-}
-
-/**
- * Runs `expression` in `target`'s realm and returns its value. The page's CSP forbids
- * eval, so this goes through a `<script>` carrying the page's nonce, as only the
- * page's own scripts may; the value is passed out under a one-off key.
- */
-export function evaluateIn(target: RealmWindow, expression: string): unknown {
-  const key = `__standInResult${Math.random().toString(36).slice(2)}`;
-  const script = target.document.createElement('script');
-  script.nonce = config().nonce;
-  script.textContent = `window[${JSON.stringify(key)}] = (${expression});`;
-  target.document.head.appendChild(script);
-  script.remove();
-  if (!Object.prototype.hasOwnProperty.call(target, key)) {
-    throw new Error('Electron stand-in: the code did not compile in the target realm (syntax error, or refused by the CSP)');
-  }
-  const value = target[key];
-  delete target[key];
-  return value;
-}
-
-let realms: { isolated: Realm; main: Realm } | null = null;
-
-/** The isolated realm (where this code runs) and the page's main realm. */
-export function standInRealms(): { isolated: Realm; main: Realm } {
-  if (realms !== null) return realms;
-  const isolatedWindow = globalThis as unknown as RealmWindow;
-  const mainWindow = isolatedWindow.parent;
-  // A closure's realm is the realm of the code that made it: the main realm's wrappers need a factory compiled there.
-  const mainFactory = evaluateIn(mainWindow, '(invoke) => function () { return invoke(Array.prototype.slice.call(arguments)); }') as (
-    invoke: (args: unknown[]) => unknown,
-  ) => AnyFunction;
-  realms = {
-    isolated: {
-      window: isolatedWindow,
-      wrap: (invoke) =>
-        function (...args: unknown[]): unknown {
-          return invoke(args);
-        },
-    },
-    main: { window: mainWindow, wrap: mainFactory },
-  };
-  return realms;
+/** An own data property, as a copy's properties are: defining it runs no setter the page put on a prototype. */
+function defineValue(target: object, key: PropertyKey, value: unknown): void {
+  defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** Copies `value` from realm `from` into realm `to` by the rules above. */
-export function crossRealm(value: unknown, from: Realm, to: Realm, seen: Map<object, unknown> = new Map()): unknown {
+export function crossRealm(value: unknown, from: Realm, to: Realm, seen: Map<object, unknown> = new SafeMap()): unknown {
   switch (typeof value) {
     case 'undefined':
     case 'boolean':
@@ -101,37 +58,48 @@ export function crossRealm(value: unknown, from: Realm, to: Realm, seen: Map<obj
   }
   if (value === null) return null;
   const object = value as object;
-  if (seen.has(object)) return seen.get(object);
-  const tag = tagOf(object);
-  if (tag === 'Promise') throw new TypeError('contextBridge stand-in: a Promise cannot cross the bridge here');
-  if (CLONED_TAGS.has(tag) || ArrayBuffer.isView(object)) {
+  if (mapHas(seen, object)) return mapGet(seen, object);
+  if (isCloned(object)) {
     // Maps and Sets holding functions throw here (DataCloneError): stricter than Electron.
-    const copy = to.window.structuredClone(object);
-    seen.set(object, copy);
+    const copy = to.clone(object);
+    mapSet(seen, object, copy);
     return copy;
   }
-  if (Array.isArray(object)) {
-    const out = new to.window.Array<unknown>();
-    seen.set(object, out);
-    for (let i = 0; i < object.length; i++) out.push(crossRealm(object[i], from, to, seen));
-    return Object.freeze(out);
+  // A Promise of either realm, by its prototype chain: a look-alike throws too, which is only stricter.
+  if (isInstance(from.Promise, object) || isInstance(to.Promise, object)) {
+    throw new TypeError('contextBridge stand-in: a Promise cannot cross the bridge here');
+  }
+  if (isArray(object)) {
+    const source = object as unknown[];
+    const out = new to.Array<unknown>();
+    mapSet(seen, object, out);
+    for (let i = 0; i < source.length; i++) defineValue(out, i, crossRealm(source[i], from, to, seen));
+    return freeze(out);
   }
   // Everything else, class instances included, arrives as a plain object of the target realm.
-  const out = new to.window.Object() as Record<string, unknown>;
-  seen.set(object, out);
-  for (const key of Object.keys(object)) {
-    const copy = crossRealm((object as Record<string, unknown>)[key], from, to, seen);
-    Object.defineProperty(out, key, { value: copy, enumerable: true, writable: true, configurable: true });
+  const out = new to.Object() as Record<string, unknown>;
+  mapSet(seen, object, out);
+  const names = keys(object);
+  for (let i = 0; i < names.length; i++) {
+    const key = names[i]!;
+    defineValue(out, key, crossRealm((object as Record<string, unknown>)[key], from, to, seen));
   }
-  return Object.freeze(out);
+  return freeze(out);
+}
+
+/** Each argument copied on its own, read by index (an `arguments` object or an array, never iterated). */
+function crossArguments(args: ArrayLike<unknown>, from: Realm, to: Realm): unknown[] {
+  const out: unknown[] = [];
+  for (let i = 0; i < args.length; i++) defineValue(out, i, crossRealm(args[i], from, to));
+  return out;
 }
 
 function wrapFunction(fn: AnyFunction, from: Realm, to: Realm): AnyFunction {
   return to.wrap((args) => {
-    const inner = args.map((arg) => crossRealm(arg, to, from));
+    const inner = crossArguments(args, to, from);
     let result: unknown;
     try {
-      result = Reflect.apply(fn, undefined, inner);
+      result = apply(fn, undefined, inner);
     } catch (error) {
       throw crossRealm(error, from, to);
     }
@@ -145,13 +113,12 @@ export const contextBridge = Object.freeze({
   executeInMainWorld(script: { func: AnyFunction; args?: unknown[] }): unknown {
     const { func, args = [] } = script;
     if (typeof func !== 'function') throw new TypeError('executeInMainWorld: func must be a function');
-    if (!Array.isArray(args)) throw new TypeError('executeInMainWorld: args must be an array');
-    const { isolated, main } = standInRealms();
-    const compiled = evaluateIn(main.window, Function.prototype.toString.call(func)) as AnyFunction;
-    const copied = args.map((arg) => crossRealm(arg, isolated, main));
+    if (!isArray(args)) throw new TypeError('executeInMainWorld: args must be an array');
+    const compiled = main.evaluate(functionSource(func)) as AnyFunction;
+    const copied = crossArguments(args, isolated, main);
     let result: unknown;
     try {
-      result = Reflect.apply(compiled, undefined, copied);
+      result = apply(compiled, undefined, copied);
     } catch (error) {
       throw crossRealm(error, main, isolated);
     }

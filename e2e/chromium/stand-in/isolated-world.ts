@@ -8,30 +8,42 @@
  *
  * The isolated realm gets what a sandboxed preload has and nothing more the preload
  * needs: `process.platform`, and (through the 'electron' stand-in) contextBridge and
- * ipcRenderer. The iframe itself stays reachable from the page, unlike an isolated
- * world; the tests only look at what the preload puts on `window`.
+ * ipcRenderer. The harness's settings, its one token for this document included,
+ * reach only the isolated realm: the loader reads them from its own element and
+ * removes them from the DOM at once, and deletes them from the isolated realm once
+ * the preload has run (the stand-in keeps its own copy, config.ts). So no page
+ * script ever sees them in the DOM or on the iframe.
+ *
+ * The iframe itself stays reachable from page code (`frames[0]`), unlike Electron's
+ * isolated world; see the README for what the tests do and do not rely on.
  */
 import { CONFIG_KEY, type RealmWindow, type StandInConfig } from './realm-types.js';
 
 /** The preload bundle (stand-in + real dist/preload.js), inlined by the harness's esbuild `define`. */
 declare const PRELOAD_SOURCE: string;
 
+/** The attributes the harness puts on the loader's element; none outlives this script. */
+const SETTINGS = ['data-port-url', 'data-token', 'data-platform', 'data-internals'];
+
 const page = globalThis as unknown as RealmWindow;
 const loader = page.document.currentScript;
 if (loader === null) throw new Error('Electron stand-in: the loader must run as a classic <script> in the page');
-const { portUrl, platform, internals } = loader.dataset;
-if (portUrl === undefined || platform === undefined) throw new Error('Electron stand-in: the loader needs data-port-url and data-platform');
-const config: StandInConfig = Object.freeze({ nonce: loader.nonce, portUrl, platform, internals: internals === '1' });
+const { portUrl, token, platform, internals } = loader.dataset;
+for (const name of SETTINGS) loader.removeAttribute(name);
+if (portUrl === undefined || token === undefined || platform === undefined) throw new Error('Electron stand-in: the loader needs data-port-url, data-token and data-platform');
+const config: StandInConfig = Object.freeze({ nonce: loader.nonce, portUrl, token, platform, internals: internals === '1' });
 
 const frame = page.document.createElement('iframe');
 frame.hidden = true;
 page.document.head.appendChild(frame);
 const isolated = frame.contentWindow;
 if (isolated === null) throw new Error('Electron stand-in: the isolated realm did not come up');
-Object.defineProperty(isolated, CONFIG_KEY, { value: config });
+// Configurable, so it can be deleted below: the stand-in takes its copy when the bundle starts.
+Object.defineProperty(isolated, CONFIG_KEY, { value: config, configurable: true });
 Object.defineProperty(isolated, 'process', { value: Object.freeze({ platform }) });
 
 const preload = isolated.document.createElement('script');
 preload.nonce = config.nonce;
 preload.textContent = PRELOAD_SOURCE;
 isolated.document.head.appendChild(preload);
+delete isolated[CONFIG_KEY];

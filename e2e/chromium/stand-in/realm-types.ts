@@ -13,7 +13,7 @@ export interface RealmElement {
   readonly dataset: Record<string, string | undefined>;
   readonly contentWindow: RealmWindow | null;
   appendChild(child: RealmElement): RealmElement;
-  remove(): void;
+  removeAttribute(name: string): void;
 }
 
 /** A document of one realm. */
@@ -44,11 +44,16 @@ export interface RealmWebSocket {
 export interface RealmWindow {
   readonly document: RealmDocument;
   readonly parent: RealmWindow;
-  readonly location: { readonly href: string };
   readonly Object: ObjectConstructor;
   readonly Array: ArrayConstructor;
+  readonly Promise: PromiseConstructor;
   readonly WebSocket: new (url: string) => RealmWebSocket;
-  structuredClone<T>(value: T): T;
+  readonly Document: { readonly prototype: object };
+  readonly Node: { readonly prototype: object };
+  readonly Element: { readonly prototype: object };
+  readonly HTMLElement: { readonly prototype: object };
+  readonly MessagePort: { readonly prototype: object };
+  structuredClone<T>(value: T, options?: { transfer?: unknown[] }): T;
   [key: string]: unknown;
 }
 
@@ -58,11 +63,17 @@ export interface StandInConfig {
   readonly nonce: string;
   /** Where the stand-in's "main process" takes message ports. */
   readonly portUrl: string;
+  /**
+   * The harness's token for this document: main gives a port a Host only if it comes
+   * with this token (and a port number not used before), and knows the document's URL
+   * from its own record of the token, never from the page.
+   */
+  readonly token: string;
   /** `process.platform` of the harness (main's OS). */
   readonly platform: string;
-  /** Expose the test-only internals on the page (malformed-message tests). */
+  /** Expose the test-only internals on the page: the harness's start option (`--internals`), never the page's choice. */
   readonly internals: boolean;
 }
 
-/** The name under which the loader leaves {@link StandInConfig} on the isolated realm. */
+/** The name under which the loader leaves {@link StandInConfig} on the isolated realm, until the preload has run. */
 export const CONFIG_KEY = '__electronStandIn';
