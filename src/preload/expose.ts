@@ -43,10 +43,10 @@ export function exposeDataSocket(options: ExposeOptions = {}): void {
   };
   const bridge: MainWorldBridge = {
     post(message: ClientMessage): void {
-      // The page's bytes arrive here as a fresh copy: hand the buffer over instead of copying it again.
-      const bytes = message.t === 'send' ? message.bytes : null;
-      const movable = bytes !== null && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
-      port1.postMessage(message, movable ? [bytes.buffer as ArrayBuffer] : []);
+      // Never a transfer list: a renderer message whose transfer list holds an ArrayBuffer
+      // reaches MessagePortMain with its data lost (electron/electron#34905), so the bytes
+      // are copied once more here rather than moved.
+      port1.postMessage(message);
     },
     listen(handler: (message: HostMessage) => void): void {
       if (receive) return;
