@@ -12,7 +12,7 @@
 import { contextBridge, ipcRenderer } from 'electron';
 import { installMainWorld } from 'electron-datasocket:main-world';
 import { BRIDGE_CHANNEL, type ClientMessage, type HostMessage } from '../shared/bridge-protocol.js';
-import { invalidArgument } from '../shared/errors.js';
+import { DataSocketError, ErrorCode, invalidArgument } from '../shared/errors.js';
 import type { MainWorldBridge } from '../renderer/main-world.js';
 
 /** Options of {@link exposeDataSocket}. */
@@ -54,6 +54,35 @@ export function exposeDataSocket(options: ExposeOptions = {}): void {
       for (const message of early.splice(0)) handler(message);
     },
   };
+  // Install first, then hand main the port: a page without the API must not hold a host in main.
+  // Until main has the port, what the page posts waits in it.
+  let failure: string | null;
+  try {
+    failure = contextBridge.executeInMainWorld({ func: installMainWorld, args: [key, bridge, process.platform] }) as string | null;
+  } catch (error) {
+    failure = error instanceof Error ? error.message : String(error);
+  }
+  if (failure !== null) {
+    exposed = false;
+    port1.close();
+    port2.close();
+    throw new DataSocketError(ErrorCode.INVALID_ARGUMENT, installFailure(key, failure));
+  }
   ipcRenderer.postMessage(BRIDGE_CHANNEL, null, [port2]);
-  contextBridge.executeInMainWorld({ func: installMainWorld, args: [key, bridge, process.platform] });
+}
+
+/** Explains why the page's DataSocket could not be installed, naming the likely cause. */
+function installFailure(key: string, failure: string): string {
+  const helper = /\b(__[A-Za-z]\w*|_class\w*|_define\w*) is not defined/.exec(failure);
+  if (helper !== null) {
+    return (
+      `exposeDataSocket(): window.${key}.DataSocket could not be installed: ${failure}. ` +
+      `A bundler rewrote the function that runs in the page's main world and added a helper ('${helper[1]}') the main world does not have ` +
+      "(esbuild's keepNames adds __name; a target below es2015 adds others). Bundle the preload without that option, or leave electron-datasocket/preload as it is shipped."
+    );
+  }
+  if (/already defined|redefine|read[- ]only|not extensible|non-configurable/i.test(failure)) {
+    return `exposeDataSocket(): window.${key} is already taken in the page and cannot be replaced (${failure}); choose another key with exposeDataSocket({ key }).`;
+  }
+  return `exposeDataSocket(): window.${key}.DataSocket could not be installed in the page's main world: ${failure}`;
 }

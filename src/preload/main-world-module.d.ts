@@ -4,6 +4,6 @@
  */
 declare module 'electron-datasocket:main-world' {
   import type { MainWorldBridge } from '../renderer/main-world.js';
-  /** Runs in the main world: defines `window[key].DataSocket`. */
-  export function installMainWorld(key: string, bridge: MainWorldBridge, platform: string): void;
+  /** Runs in the main world: defines `window[key].DataSocket`. Returns null, or what went wrong (it never throws). */
+  export function installMainWorld(key: string, bridge: MainWorldBridge, platform: string): string | null;
 }

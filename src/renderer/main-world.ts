@@ -18,6 +18,8 @@ export interface MainWorldBridge {
 
 /** Installs `globalThis[key].DataSocket`, read-only, like contextBridge.exposeInMainWorld would. */
 export function install(key: string, bridge: MainWorldBridge, platform: string): void {
+  // As contextBridge.exposeInMainWorld does: never bind on top of what the page's world already has.
+  if (Object.prototype.hasOwnProperty.call(globalThis, key)) throw new TypeError(`window.${key} is already defined`);
   const client = createBridgeClient((message) => bridge.post(message), platform);
   bridge.listen((message) => client.receive(message));
   Object.defineProperty(globalThis, key, {

@@ -207,7 +207,17 @@ export class FakeTab {
     this.#pages.add(page);
     const withPort = message.withPort ?? true;
     if (!withPort) port1.close();
-    const ports = withPort ? [new FakeMessagePortMain(port1)] : [];
+    this.postPort(frame, withPort ? port1 : null, message);
+    return page;
+  }
+
+  /**
+   * `ipcRenderer.postMessage(BRIDGE_CHANNEL, null, [port])` from `frame`'s document, as main
+   * receives it: `port` (main's end of a real channel, or null for a message without one)
+   * arrives as a MessagePortMain in `event.ports`.
+   */
+  postPort(frame: FakeWebFrameMain, port: MessagePort | null, message: Omit<PortMessage, 'withPort'> = {}): void {
+    const ports = port === null ? [] : [new FakeMessagePortMain(port)];
     const explicit = 'senderFrame' in message;
     const event = {
       type: 'frame' as const,
@@ -226,7 +236,6 @@ export class FakeTab {
       },
     };
     ipcMain.emit(BRIDGE_CHANNEL, event, null);
-    return page;
   }
 
   /** 'did-start-navigation', as Electron emits it. */
