@@ -4,8 +4,8 @@
  * navigation, crash, destruction and quit all close that frame's sockets.
  * Everything else (policy, limits, validation, relaying) is in host.ts.
  */
-import { app, ipcMain, webFrameMain, type IpcMainEvent, type WebContents, type WebFrameMain } from 'electron';
-import { BRIDGE_CHANNEL } from '../shared/bridge-protocol.js';
+import { app, ipcMain, webFrameMain, type IpcMainEvent, type RenderProcessGoneDetails, type WebContents, type WebFrameMain } from 'electron';
+import { BRIDGE_CHANNEL, type HostMessage } from '../shared/bridge-protocol.js';
 import { invalidArgument } from '../shared/errors.js';
 import { DEFAULT_LIMITS, Host, type DisposeReason, type HostLimits } from './host.js';
 import { defaultPolicy, type SocketPolicy } from './policy.js';
@@ -39,9 +39,21 @@ export interface DataSocketBridge {
 interface Served {
   readonly host: Host<BridgeRequester>;
   readonly webContents: WebContents;
-  readonly frameKey: string;
+  /** A cross-document navigation of its frame started: the next commit there replaces this document. */
+  navigating: boolean;
   dispose(reason: DisposeReason): void;
 }
+
+/**
+ * How long main waits, once a page's port closed, for the event that says why
+ * ('render-process-gone', 'destroyed', a navigation's commit): Electron sends them
+ * over other channels, in no fixed order with the port's close. The reason decides
+ * what the page's peers see: ECONNRESET for a crash, a clean close otherwise.
+ */
+export const PORT_CLOSE_GRACE_MS = 500;
+
+/** `render-process-gone` reasons that are not a crash: the renderer ended on purpose. */
+const CLEAN_EXITS: ReadonlySet<string> = new Set(['clean-exit']);
 
 let installed = false;
 
@@ -63,27 +75,28 @@ export function installDataSocketBridge(options: BridgeOptions = {}): DataSocket
   const byFrame = new Map<string, Served>();
   /** For each watched webContents, how to stop watching it. */
   const watched = new Map<WebContents, () => void>();
-  // A cross-document navigation that commits replaces the document that was there when it started.
-  const navigating = new Map<string, Served>();
 
   const frameKey = (webContents: WebContents, frame: WebFrameMain): string => `${webContents.id}:${frame.frameTreeNodeId}`;
 
   const watch = (webContents: WebContents): void => {
     if (watched.has(webContents)) return;
+    // A cross-document navigation that commits replaces the document that was there when it
+    // started. The mark lives on that document's entry, not in a table: a navigation that never
+    // commits (a 204, a download, a prevented or failed one) leaves nothing behind.
     const onStart = (details: { isSameDocument: boolean; frame: WebFrameMain | null | undefined }): void => {
       if (details.isSameDocument || details.frame === null || details.frame === undefined) return;
-      const key = frameKey(webContents, details.frame);
-      const current = byFrame.get(key);
-      if (current) navigating.set(key, current);
+      const current = byFrame.get(frameKey(webContents, details.frame));
+      if (current) current.navigating = true;
     };
     const onCommit = (_event: unknown, _url: string, _code: number, _status: string, _isMainFrame: boolean, processId: number, routingId: number): void => {
       const frame = webFrameMain.fromId(processId, routingId);
       if (!frame) return;
-      const key = frameKey(webContents, frame);
-      navigating.get(key)?.dispose('navigated');
-      navigating.delete(key);
+      // The new document may have posted its port first: its entry is not marked and stays.
+      const current = byFrame.get(frameKey(webContents, frame));
+      if (current?.navigating) current.dispose('navigated');
     };
-    const onGone = (): void => disposeAll(webContents, 'crashed');
+    const onGone = (_event: unknown, details: RenderProcessGoneDetails | undefined): void =>
+      disposeAll(webContents, details !== undefined && CLEAN_EXITS.has(details.reason) ? 'exited' : 'crashed');
     const onDestroyed = (): void => {
       disposeAll(webContents, 'destroyed');
       unwatch();
@@ -106,8 +119,8 @@ export function installDataSocketBridge(options: BridgeOptions = {}): DataSocket
     for (const s of [...served]) if (s.webContents === webContents) s.dispose(reason);
   };
 
-  // The port may close before 'render-process-gone' arrives: ask the webContents why, so a
-  // crash still drops connections (peers see ECONNRESET) rather than closing them cleanly.
+  // No event said why within the grace: ask the webContents, so a crash whose event is late
+  // or missing still drops connections (peers see ECONNRESET) rather than closing them cleanly.
   const whyClosed = (webContents: WebContents): DisposeReason =>
     webContents.isDestroyed() ? 'destroyed' : webContents.isCrashed() ? 'crashed' : 'port-closed';
 
@@ -124,14 +137,18 @@ export function installDataSocketBridge(options: BridgeOptions = {}): DataSocket
       limits,
       context: () => ({ webContents, frame: frame.isDestroyed() ? null : frame, url: frame.isDestroyed() ? '' : frame.url }),
     });
+    let closeTimer: ReturnType<typeof setTimeout> | undefined;
     const entry: Served = {
       host,
       webContents,
-      frameKey: key,
+      navigating: false,
       dispose(reason) {
         if (!served.delete(entry)) return;
+        clearTimeout(closeTimer);
         if (byFrame.get(key) === entry) byFrame.delete(key);
         host.dispose(reason);
+        // The page lives on without main's bridge: tell it, so its sockets fail rather than hang.
+        if (reason === 'disposed' || reason === 'quit') port.postMessage({ t: 'shutdown' } satisfies HostMessage);
         port.close();
       },
     };
@@ -139,13 +156,17 @@ export function installDataSocketBridge(options: BridgeOptions = {}): DataSocket
     byFrame.set(key, entry);
     watch(webContents);
     port.on('message', (message) => host.receive(message.data));
-    port.on('close', () => entry.dispose(whyClosed(webContents)));
+    port.on('close', () => {
+      if (!served.has(entry) || closeTimer !== undefined) return;
+      closeTimer = setTimeout(() => entry.dispose(whyClosed(webContents)), PORT_CLOSE_GRACE_MS);
+    });
     port.start();
   };
 
-  const onQuit = (): void => {
-    for (const s of [...served]) s.dispose('quit');
+  const disposeServed = (reason: DisposeReason): void => {
+    for (const s of [...served]) s.dispose(reason);
   };
+  const onQuit = (): void => disposeServed('quit');
 
   ipcMain.on(BRIDGE_CHANNEL, onPort);
   app.on('will-quit', onQuit);
@@ -157,7 +178,7 @@ export function installDataSocketBridge(options: BridgeOptions = {}): DataSocket
       disposed = true;
       ipcMain.removeListener(BRIDGE_CHANNEL, onPort);
       app.removeListener('will-quit', onQuit);
-      onQuit();
+      disposeServed('disposed');
       for (const unwatch of [...watched.values()]) unwatch();
       installed = false;
     },

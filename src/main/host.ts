@@ -29,8 +29,13 @@ export interface HostLimits {
 
 export const DEFAULT_LIMITS: Readonly<HostLimits> = Object.freeze({ sockets: 64, queuedBytes: 64 * 1024 * 1024 });
 
-/** Why a host stops serving its page. A crash drops connections; anything else closes them cleanly. */
-export type DisposeReason = 'navigated' | 'crashed' | 'destroyed' | 'quit' | 'port-closed';
+/**
+ * Why a host stops serving its page. A crash drops connections (peers see ECONNRESET);
+ * anything else closes them cleanly: a navigation, a renderer that exited cleanly
+ * ('exited'), a destroyed webContents, the app quitting, the bridge disposed, or a
+ * port that closed with nothing else said.
+ */
+export type DisposeReason = 'navigated' | 'crashed' | 'exited' | 'destroyed' | 'quit' | 'disposed' | 'port-closed';
 
 /** How a host is set up. `C` is what the policy learns about the page (webContents, frame, URL in Electron). */
 export interface HostOptions<C> {

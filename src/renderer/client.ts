@@ -6,7 +6,7 @@
  * no Node or DOM imports.
  */
 import type { ClientMessage, HostMessage, WireOptions } from '../shared/bridge-protocol.js';
-import { fromPlainError, invalidArgument } from '../shared/errors.js';
+import { DataSocketError, ErrorCode, fromPlainError, invalidArgument } from '../shared/errors.js';
 import { checkLocalName, parseEndpointArgs, resolveOptions, type DataSocketOptions, type ResolvedOptions } from '../shared/options.js';
 import { decideWithin } from '../shared/decide.js';
 import { DataSocketCore, type Acceptor, type DataSocketAddress, type Role } from '../shared/socket-core.js';
@@ -51,6 +51,17 @@ function exactBytes(chunks: Uint8Array[], total: number): Uint8Array {
 }
 
 /**
+ * How long past `handshakeTimeoutMs` a page waits for main's answer to a connect()
+ * or listen(). Main bounds the handshake (and the policy) itself and answers with the
+ * reason; this is only for a main that says nothing at all.
+ */
+export const HOST_ANSWER_GRACE_MS = 1_000;
+
+function bridgeGone(): DataSocketError {
+  return new DataSocketError(ErrorCode.CLOSED, "the main process's DataSocket bridge is gone (disposed, or its port closed): this socket was dropped");
+}
+
+/**
  * Makes the page's DataSocket class over `post` (messages to the host).
  * `platform` is the OS (`process.platform` as the preload sees it), so names are
  * checked the way main will check them, at the call.
@@ -59,12 +70,16 @@ export function createBridgeClient(post: (message: ClientMessage) => void, platf
   const sockets = new Map<number, DataSocket>();
   const construct = Symbol('DataSocket.construct');
   let lastId = 0;
+  /** Main no longer serves this page: nothing posted reaches it. */
+  let shutdown = false;
   let route!: (message: HostMessage) => void;
 
   class DataSocket extends DataSocketCore {
     readonly #acceptor: Acceptor<DataSocket> | undefined;
     /** The host no longer knows this id: nothing more may be posted about it. */
     #gone = false;
+    /** Fails a connect()/listen() that main never answered. */
+    #answerTimer: ReturnType<typeof setTimeout> | undefined;
 
     constructor(token: symbol, id: number, role: Role, options: ResolvedOptions, address: DataSocketAddress, acceptor?: Acceptor<DataSocket>) {
       if (token !== construct) throw invalidArgument('use DataSocket.connect() or DataSocket.listen() to make a DataSocket');
@@ -76,8 +91,9 @@ export function createBridgeClient(post: (message: ClientMessage) => void, platf
         transmit: (chunks, bytes, count) => post({ t: 'send', id, bytes: exactBytes(chunks, bytes), count }),
         end: () => post({ t: 'end', id }),
         destroy: () => {
+          clearTimeout(this.#answerTimer);
           sockets.delete(id);
-          if (!this.#gone) post({ t: 'destroy', id });
+          if (!this.#gone && !shutdown) post({ t: 'destroy', id });
           this.#gone = true;
         },
       });
@@ -102,7 +118,17 @@ export function createBridgeClient(post: (message: ClientMessage) => void, platf
       const id = ++lastId;
       const address = endpoint.port === undefined ? { name } : { name, port: endpoint.port };
       const socket = new DataSocket(construct, id, t === 'listen' ? 'listener' : 'client', resolved, address, acceptor);
+      if (shutdown) {
+        socket.#gone = true;
+        queueMicrotask(() => socket.fail(bridgeGone()));
+        return socket;
+      }
       post({ t, id, name, port: endpoint.port ?? null, options: wire(resolved) });
+      const waitMs = resolved.handshakeTimeoutMs + HOST_ANSWER_GRACE_MS;
+      socket.#answerTimer = setTimeout(() => {
+        if (socket.state !== 'connecting') return;
+        socket.fail(new DataSocketError(ErrorCode.TIMEOUT, `the main process did not answer this ${t}() within ${waitMs} ms`));
+      }, waitMs);
       return socket;
     }
 
@@ -113,6 +139,10 @@ export function createBridgeClient(post: (message: ClientMessage) => void, platf
 
     /** Routes a host message to its socket. */
     static #route(message: HostMessage): void {
+      if (message.t === 'shutdown') {
+        DataSocket.#shutdown();
+        return;
+      }
       if (message.t === 'rejected') {
         // Only a bug or a race gets here; say so rather than drop it.
         console.warn(`electron-datasocket: the main process refused a message: ${message.error.message}`);
@@ -126,10 +156,12 @@ export function createBridgeClient(post: (message: ClientMessage) => void, platf
       if (socket === undefined) return; // closed here already; the host is told or will be
       switch (message.t) {
         case 'open':
+          clearTimeout(socket.#answerTimer);
           socket.setAddress(message.address);
           socket.opened();
           return;
         case 'bound':
+          clearTimeout(socket.#answerTimer);
           socket.setAddress(message.address);
           socket.bound();
           return;
@@ -150,6 +182,16 @@ export function createBridgeClient(post: (message: ClientMessage) => void, platf
         case 'clientError':
           socket.clientFailed(fromPlainError(message.error));
           return;
+      }
+    }
+
+    /** Main is gone: every socket fails, and later ones fail at once. */
+    static #shutdown(): void {
+      if (shutdown) return;
+      shutdown = true;
+      for (const socket of [...sockets.values()]) {
+        socket.#gone = true;
+        socket.fail(bridgeGone());
       }
     }
 

@@ -65,4 +65,9 @@ export type HostMessage =
   /** Listener: an incoming connection failed its handshake. */
   | { t: 'clientError'; id: number; error: PlainError }
   /** A message was refused (malformed, unknown id, not allowed in this state); nothing else changed. */
-  | { t: 'rejected'; error: PlainError };
+  | { t: 'rejected'; error: PlainError }
+  /**
+   * Main stopped serving this page (its bridge was disposed) and closes the port next: every
+   * socket of the page is gone. The preload feeds the same message when the port closes.
+   */
+  | { t: 'shutdown' };

@@ -55,7 +55,17 @@ export class FakeMessagePortMain extends EventEmitter {
     });
   }
 
-  postMessage(message: unknown, transfer: FakeMessagePortMain[] = []): void {
+  /**
+   * Electron (docs/api/message-port-main.md, shell/browser/api/message_port.cc) transfers
+   * only MessagePortMain objects: anything else in the transfer list — an ArrayBuffer or a
+   * typed array included (electron/electron#37565, which crashed main before it threw) — is
+   * an error. Stricter here: no transfer list at all (the bridge never moves ports to a page).
+   */
+  postMessage(message: unknown, transfer: unknown[] = []): void {
+    if (!Array.isArray(transfer)) throw new TypeError('fake-electron: MessagePortMain.postMessage: the transfer list must be an array');
+    for (const item of transfer) {
+      if (!(item instanceof FakeMessagePortMain)) throw new TypeError('fake-electron: MessagePortMain.postMessage transfers only MessagePortMain objects (electron/electron#37565)');
+    }
     if (transfer.length > 0) throw new Error('fake-electron: transferring ports is not modelled');
     if (this.#closed) return;
     this.#port.postMessage(message);
@@ -157,6 +167,8 @@ export class FakePage {
       this.fromHost.push(message);
       client.receive(message);
     });
+    // As the real preload does (src/preload/expose.ts): main's end closing means main's bridge is gone.
+    port.on('close', () => client.receive({ t: 'shutdown' }));
   }
 
   /** Posts a raw message to the host, as a hostile page could. */
@@ -280,11 +292,29 @@ export class FakeTab {
     this.webContents.emit('did-navigate-in-page', { defaultPrevented: false, preventDefault(): void {} }, url, isMainFrame, frame.processId, frame.routingId);
   }
 
-  /** The renderer process dies: its frames are gone, then 'render-process-gone'. */
-  crash(): void {
+  /**
+   * The renderer process goes away: its frames are gone, then 'render-process-gone' with
+   * `reason` ('crashed', 'oom', 'killed', … or 'clean-exit'; Electron's
+   * RenderProcessGoneDetails). Its ports die with it, and Electron gives no order between
+   * a port's 'close' and that event (they travel over different pipes): `ports` says
+   * whether the page ends of this tab's ports close 'before' the event (and before
+   * `isCrashed()` turns true), 'after' it, or are left open ('never', the default, for
+   * tests that close them themselves).
+   */
+  async crash(options: { reason?: string; ports?: 'before' | 'after' | 'never'; delayMs?: number } = {}): Promise<void> {
+    const { reason = 'crashed', ports = 'never', delayMs = 20 } = options;
     for (const frame of this.#frames.values()) frame.destroy();
-    this.webContents.markCrashed();
-    this.webContents.emit('render-process-gone', { defaultPrevented: false, preventDefault(): void {} }, { reason: 'crashed', exitCode: 139 });
+    if (ports === 'before') {
+      this.closePages();
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+    // content::WebContents::IsCrashed() is false for a renderer that exited normally.
+    if (reason !== 'clean-exit') this.webContents.markCrashed();
+    this.webContents.emit('render-process-gone', { defaultPrevented: false, preventDefault(): void {} }, { reason, exitCode: reason === 'clean-exit' ? 0 : 139 });
+    if (ports === 'after') {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      this.closePages();
+    }
   }
 
   /** The webContents is destroyed (its window closed): frames gone, then 'destroyed'. */

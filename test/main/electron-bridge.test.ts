@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { inspect } from 'node:util';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { DataSocket as NodeDataSocket, ErrorCode } from '../../src/index.js';
-import { installDataSocketBridge, type BridgeOptions, type BridgePolicy, type DataSocketBridge } from '../../src/main/electron-bridge.js';
+import { installDataSocketBridge, PORT_CLOSE_GRACE_MS, type BridgeOptions, type BridgePolicy, type DataSocketBridge } from '../../src/main/electron-bridge.js';
 import { BRIDGE_CHANNEL, type ClientMessage, type HostMessage } from '../../src/shared/bridge-protocol.js';
 import type { DataSocketCore } from '../../src/shared/socket-core.js';
 import { app, FakeTab, ipcMain, type FakePage, type FakeWebFrameMain } from '../helpers/fake-electron.js';
@@ -322,7 +322,7 @@ describe('§6 a crash drops the page\'s connections; everything else closes them
     const busy = await busyPage(crashing);
     const otherTab = tab();
     const other = await busyPage(otherTab);
-    crashing.crash();
+    await crashing.crash();
     await expectDisposed(busy, 'ECONNRESET');
     // The dead renderer's ports go away too; nothing changes for anyone.
     crashing.closePages();
@@ -330,14 +330,42 @@ describe('§6 a crash drops the page\'s connections; everything else closes them
     await expectServing(other);
   });
 
-  it("a crash whose port closes before 'render-process-gone' arrives still drops the connections", async () => {
+  // Electron gives no order between the port's 'close' and 'render-process-gone'; the reason decides.
+  const crashes = ['crashed', 'oom', 'killed', 'abnormal-exit', 'launch-failed', 'integrity-failure'];
+  for (const ports of ['before', 'after'] as const) {
+    for (const reason of crashes) {
+      it(`reason '${reason}', the port closing ${ports} the event: the peers see ECONNRESET`, async () => {
+        install();
+        const crashing = tab();
+        const busy = await busyPage(crashing);
+        await crashing.crash({ reason, ports });
+        await expectDisposed(busy, 'ECONNRESET');
+      });
+    }
+    it(`reason 'clean-exit', the port closing ${ports} the event: the peers see a plain close`, async () => {
+      install();
+      const exiting = tab();
+      const busy = await busyPage(exiting);
+      await exiting.crash({ reason: 'clean-exit', ports });
+      await expectDisposed(busy);
+    });
+  }
+
+  it(`the port closing first waits for the reason (up to ${PORT_CLOSE_GRACE_MS} ms): a crash reported late still drops the connections`, async () => {
+    install();
+    const crashing = tab();
+    const busy = await busyPage(crashing);
+    await crashing.crash({ reason: 'killed', ports: 'before', delayMs: PORT_CLOSE_GRACE_MS / 2 });
+    await expectDisposed(busy, 'ECONNRESET');
+  });
+
+  it("a crash whose 'render-process-gone' never comes is still told by isCrashed() once the wait is over", async () => {
     install();
     const crashing = tab();
     const busy = await busyPage(crashing);
     crashing.webContents.markCrashed();
     crashing.closePages();
     await expectDisposed(busy, 'ECONNRESET');
-    crashing.crash();
   });
 
   const endings: { how: string; run: (t: FakeTab) => void }[] = [
