@@ -7,11 +7,14 @@
  */
 import fs from 'node:fs';
 import { inspect } from 'node:util';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { DataSocket as NodeDataSocket, ErrorCode } from '../../src/index.js';
 import { installDataSocketBridge, PORT_CLOSE_GRACE_MS, type BridgeOptions, type BridgePolicy, type DataSocketBridge } from '../../src/main/electron-bridge.js';
 import { BRIDGE_CHANNEL, type ClientMessage, type HostMessage } from '../../src/shared/bridge-protocol.js';
 import type { DataSocketCore } from '../../src/shared/socket-core.js';
+import { HOST_ANSWER_GRACE_MS } from '../../src/renderer/client.js';
 import { app, FakeTab, ipcMain, type FakePage, type FakeWebFrameMain } from '../helpers/fake-electron.js';
 import { sleep, tempDir, uniqueName } from '../helpers/sockets.js';
 
@@ -131,7 +134,7 @@ async function busyPage(t: FakeTab, frame: FakeWebFrameMain = t.mainFrame, page:
     ['page listener to node'],
     ['node client to page'],
   ]);
-  return { page, client, clientEvents, listener, socketPath, peerOfClient, peerOfClientEvents, peerOfListener, peerOfListenerEvents, accepted: pageAccepted[0]!, acceptedEvents };
+  return { page, client, clientEvents, listener, listenerEvents, socketPath, peerOfClient, peerOfClientEvents, peerOfListener, peerOfListenerEvents, accepted: pageAccepted[0]!, acceptedEvents };
 }
 type BusyPage = Awaited<ReturnType<typeof busyPage>>;
 
@@ -641,5 +644,124 @@ describe("§6 dispose() lets go of what the bridge watched", () => {
       bridge.dispose();
       expect(events.map((e) => t.webContents.listenerCount(e))).toEqual(before);
     }
+  });
+});
+
+/** A collector for tests that must see an object become unreachable. */
+function collectGarbage(): () => void {
+  v8.setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+describe('§6 navigations that never commit leave nothing behind', () => {
+  it('many frames whose navigations never commit, then go away: none of their ports stays reachable', async () => {
+    install();
+    const gc = collectGarbage();
+    const t = tab();
+    const refs: WeakRef<object>[] = [];
+    const seen = (event: { ports: object[] }): void => {
+      refs.push(new WeakRef(event.ports[0]!));
+    };
+    ipcMain.on(BRIDGE_CHANNEL, seen);
+    for (let i = 0; i < 200; i++) {
+      const frame = t.addFrame(`app://main/embedded-${i}.html`);
+      const page = t.openPort(frame);
+      // A 204, a download, a prevented navigation, an error that never commits…
+      t.startNavigation(frame, `app://main/download-${i}.zip`);
+      t.failNavigation(frame, `app://main/download-${i}.zip`);
+      // …then the frame is removed: its document's port closes.
+      frame.destroy();
+      page.close();
+    }
+    ipcMain.off(BRIDGE_CHANNEL, seen);
+    expect(refs).toHaveLength(200);
+    // The bridge waits a moment after each port's close for the reason, then lets go.
+    await sleep(PORT_CLOSE_GRACE_MS + 200);
+    t.closePages();
+    let live = refs.length;
+    for (let round = 0; round < 20 && live > 0; round++) {
+      await sleep(20);
+      gc();
+      live = refs.filter((ref) => ref.deref() !== undefined).length;
+    }
+    expect(live).toBe(0);
+  });
+});
+
+describe("§6 the page learns that main's bridge is gone", () => {
+  it("dispose(): every socket of the page fails with ERR_DATASOCKET_CLOSED and closes; a later connect() or listen() fails at once", async () => {
+    const bridge = install();
+    const busy = await busyPage(tab());
+    bridge.dispose();
+    await until('the page sockets to close', () => [busy.clientEvents, busy.listenerEvents, busy.acceptedEvents].every((e) => e.log.includes('close')));
+    expect(busy.clientEvents.log).toEqual(['connect', `error:${ErrorCode.CLOSED}`, 'close']);
+    expect(busy.listenerEvents.log).toEqual(['listening', `error:${ErrorCode.CLOSED}`, 'close']);
+    expect(busy.acceptedEvents.log).toEqual([`error:${ErrorCode.CLOSED}`, 'close']);
+    expect(() => busy.client.send('anyone?')).toThrow(expect.objectContaining({ code: ErrorCode.CLOSED }));
+    const started = Date.now();
+    const later = observe(busy.page.DataSocket.connect(uniqueName('after')));
+    const laterListener = observe(busy.page.DataSocket.listen(() => true, uniqueName('after')));
+    await until('the later sockets to fail', () => later.log.includes('close') && laterListener.log.includes('close'));
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(later.log).toEqual([`error:${ErrorCode.CLOSED}`, 'close']);
+    expect(laterListener.log).toEqual([`error:${ErrorCode.CLOSED}`, 'close']);
+    await expectDisposed(busy);
+  });
+
+  it("main's port closed for another reason (a second port replaced it): the first page's sockets fail the same way", async () => {
+    install();
+    const t = tab();
+    const first = await busyPage(t);
+    t.openPort(t.mainFrame);
+    await until('the first page sockets to close', () => first.clientEvents.log.includes('close') && first.listenerEvents.log.includes('close'));
+    expect(first.clientEvents.log).toEqual(['connect', `error:${ErrorCode.CLOSED}`, 'close']);
+    expect(first.listenerEvents.log).toEqual(['listening', `error:${ErrorCode.CLOSED}`, 'close']);
+  });
+
+  it('a connect() or listen() that main never answers fails with ERR_DATASOCKET_TIMEOUT after handshakeTimeoutMs and a grace', async () => {
+    install();
+    const t = tab();
+    // A port main does not serve (its frame was already gone when the message arrived): nobody answers.
+    const page = t.openPort(t.mainFrame, { senderFrame: null });
+    const started = Date.now();
+    const client = observe(page.DataSocket.connect(uniqueName('unanswered'), { handshakeTimeoutMs: 200 }));
+    const listener = observe(page.DataSocket.listen(() => true, uniqueName('unanswered'), { handshakeTimeoutMs: 200 }));
+    await until('both to fail', () => client.log.includes('close') && listener.log.includes('close'), 5_000);
+    const took = Date.now() - started;
+    expect(client.log).toEqual([`error:${ErrorCode.TIMEOUT}`, 'close']);
+    expect(listener.log).toEqual([`error:${ErrorCode.TIMEOUT}`, 'close']);
+    expect(took).toBeGreaterThanOrEqual(200 + HOST_ANSWER_GRACE_MS - 20);
+    expect(took).toBeLessThan(200 + HOST_ANSWER_GRACE_MS + 1_000);
+  });
+
+  it('a connect() main answers in time is not failed by the page: the timer ends with the answer', async () => {
+    install();
+    const t = tab();
+    const page = t.openPort(t.mainFrame);
+    const node = await nodeListener();
+    const client = observe(page.DataSocket.connect(node.name, { handshakeTimeoutMs: 100 }));
+    await until('the connect', () => client.log.includes('connect'));
+    await sleep(100 + HOST_ANSWER_GRACE_MS + 100);
+    expect(client.log).toEqual(['connect']);
+  });
+});
+
+describe('§6 the fake MessagePortMain is no looser than Electron', () => {
+  it('postMessage throws for a transfer list holding anything but MessagePortMain objects (electron/electron#37565)', () => {
+    install();
+    const t = tab();
+    let port: { postMessage(message: unknown, transfer?: unknown[]): void } | undefined;
+    const take = (event: { ports: { postMessage(message: unknown, transfer?: unknown[]): void }[] }): void => {
+      port = event.ports[0];
+    };
+    ipcMain.on(BRIDGE_CHANNEL, take);
+    t.openPort(t.mainFrame);
+    ipcMain.off(BRIDGE_CHANNEL, take);
+    const bytes = new Uint8Array(8);
+    expect(() => port!.postMessage({ bytes }, [bytes.buffer])).toThrow(/only MessagePortMain/);
+    expect(() => port!.postMessage({ bytes }, [bytes])).toThrow(/only MessagePortMain/);
+    expect(() => port!.postMessage({ bytes }, [{}])).toThrow(/only MessagePortMain/);
+    // The bytes were not moved: nothing was transferred.
+    expect(bytes.byteLength).toBe(8);
   });
 });
