@@ -112,6 +112,8 @@ export interface Harness {
   send(key: string, value: unknown): boolean;
   /** Sends a value built in the page, with what Playwright cannot pass in (Map, Set, BigInt, RegExp, undefined...). */
   sendRich(key: string): boolean;
+  /** Sends a patterned Uint8Array of `length` bytes built in the page; returns send()'s result and the bytes' checksum. */
+  sendBytes(key: string, length: number): { sent: boolean; checksum: number };
   close(key: string): void;
   events(key: string): Recorded[];
   address(key: string): DataSocketAddress;
@@ -145,6 +147,13 @@ export async function installHarness(page: Page): Promise<void> {
     const acceptorCalls = new Map<string, number>();
     const accepted = new Map<string, string[]>();
 
+    // Position-weighted, so a byte moved, lost or changed shows.
+    const checksumOf = (bytes: Uint8Array): number => {
+      let sum = 0;
+      for (let i = 0; i < bytes.length; i++) sum = (sum * 31 + bytes[i]! + i) % 2147483647;
+      return sum;
+    };
+
     // Plain data Playwright can carry back, saying what each value was.
     const summarize = (value: unknown): unknown => {
       if (value === undefined) return { undefined: true };
@@ -153,6 +162,8 @@ export async function installHarness(page: Page): Promise<void> {
       if (value === null || typeof value !== 'object') return value;
       if (value instanceof Date) return { date: value.toISOString() };
       if (value instanceof RegExp) return { regexp: String(value) };
+      // Large byte values come back as their length and a checksum: Playwright need not carry megabytes.
+      if (value instanceof Uint8Array && value.length > 4096) return { Uint8Array: { length: value.length, checksum: checksumOf(value) } };
       if (value instanceof Uint8Array) return { Uint8Array: [...value] };
       if (value instanceof ArrayBuffer) return { ArrayBuffer: [...new Uint8Array(value)] };
       if (value instanceof Map) return { map: [...value].map(([k, v]) => [summarize(k), summarize(v)]) };
@@ -213,6 +224,11 @@ export async function installHarness(page: Page): Promise<void> {
           specials: [null, undefined, NaN, -Infinity],
           pattern: /a+b/gi,
         }),
+      sendBytes: (key, length) => {
+        const bytes = new Uint8Array(length);
+        for (let i = 0; i < length; i++) bytes[i] = (i * 7 + (i >> 8)) & 0xff;
+        return { sent: get(key).send(bytes), checksum: checksumOf(bytes) };
+      },
       close: (key) => get(key).close(),
       events: (key) => events.get(key) ?? [],
       address: (key) => ({ ...get(key).address }),
@@ -241,6 +257,7 @@ export function harness(page: Page) {
       page.evaluate(({ k, n, p }) => (globalThis as unknown as { e2e: Harness }).e2e.connect(k, n, p), { k: key, n: name, p: port }),
     send: (key: string, value: unknown) => page.evaluate(({ k, v }) => (globalThis as unknown as { e2e: Harness }).e2e.send(k, v), { k: key, v: value }),
     sendRich: (key: string) => page.evaluate((k) => (globalThis as unknown as { e2e: Harness }).e2e.sendRich(k), key),
+    sendBytes: (key: string, length: number) => page.evaluate(({ k, n }) => (globalThis as unknown as { e2e: Harness }).e2e.sendBytes(k, n), { k: key, n: length }),
     close: (key: string) => page.evaluate((k) => (globalThis as unknown as { e2e: Harness }).e2e.close(k), key),
     events: (key: string) => page.evaluate((k) => (globalThis as unknown as { e2e: Harness }).e2e.events(k), key),
     address: (key: string) => page.evaluate((k) => (globalThis as unknown as { e2e: Harness }).e2e.address(k), key),
