@@ -147,8 +147,9 @@ export function installDataSocketBridge(options: BridgeOptions = {}): DataSocket
         clearTimeout(closeTimer);
         if (byFrame.get(key) === entry) byFrame.delete(key);
         host.dispose(reason);
-        // The page lives on without main's bridge: tell it, so its sockets fail rather than hang.
-        if (reason === 'disposed' || reason === 'quit') port.postMessage({ t: 'shutdown' } satisfies HostMessage);
+        // Tell the page before closing: Chromium fires no 'close' on the page's end of the port
+        // (checked in Chromium 156), so a page that lives on (dispose()) learns it only this way.
+        port.postMessage({ t: 'shutdown' } satisfies HostMessage);
         port.close();
       },
     };

@@ -37,13 +37,10 @@ export function exposeDataSocket(options: ExposeOptions = {}): void {
   const { port1, port2 } = new MessageChannel();
   let receive: ((message: HostMessage) => void) | null = null;
   const early: HostMessage[] = [];
-  const deliver = (message: HostMessage): void => {
-    if (receive) receive(message);
-    else early.push(message);
+  port1.onmessage = (event: MessageEvent<HostMessage>) => {
+    if (receive) receive(event.data);
+    else early.push(event.data);
   };
-  port1.onmessage = (event: MessageEvent<HostMessage>) => deliver(event.data);
-  // Main closed its end (its bridge was disposed, or main is going away): the page's sockets are gone.
-  port1.addEventListener('close', () => deliver({ t: 'shutdown' }));
   const bridge: MainWorldBridge = {
     post(message: ClientMessage): void {
       // Never a transfer list: a renderer message whose transfer list holds an ArrayBuffer

@@ -67,7 +67,7 @@ export type HostMessage =
   /** A message was refused (malformed, unknown id, not allowed in this state); nothing else changed. */
   | { t: 'rejected'; error: PlainError }
   /**
-   * Main stopped serving this page (its bridge was disposed) and closes the port next: every
-   * socket of the page is gone. The preload feeds the same message when the port closes.
+   * Main stopped serving this page and closes the port next: every socket of the page is
+   * gone. Always the last message on a port (Chromium fires no 'close' on the page's end).
    */
   | { t: 'shutdown' };

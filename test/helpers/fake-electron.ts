@@ -167,8 +167,6 @@ export class FakePage {
       this.fromHost.push(message);
       client.receive(message);
     });
-    // As the real preload does (src/preload/expose.ts): main's end closing means main's bridge is gone.
-    port.on('close', () => client.receive({ t: 'shutdown' }));
   }
 
   /** Posts a raw message to the host, as a hostile page could. */
