@@ -6,7 +6,11 @@ import { workerData } from 'node:worker_threads';
 import { createBridgeClient } from '../dist/renderer/client.js';
 import { playRole } from './datasocket-roles.mjs';
 
-const { port } = workerData;
-const client = createBridgeClient((message) => port.postMessage(message), process.platform);
+const { port, move } = workerData;
+/** As the preload posts: a copy (`move` only to price that copy; Electron would lose moved bytes, electron/electron#34905). */
+const post = move
+  ? (message) => port.postMessage(message, message.t === 'send' && message.bytes.byteOffset === 0 && message.bytes.byteLength === message.bytes.buffer.byteLength ? [message.bytes.buffer] : [])
+  : (message) => port.postMessage(message);
+const client = createBridgeClient(post, process.platform);
 port.on('message', (message) => client.receive(message));
 playRole(client.DataSocket);

@@ -16,7 +16,8 @@ const { port1: hostPort, port2: pagePort } = new MessageChannel();
 const host = new Host((message) => hostPort.postMessage(message), { policy: defaultPolicy, limits: DEFAULT_LIMITS, context: () => ({}) });
 hostPort.on('message', (message) => host.receive(message));
 
-const page = new Worker(new URL('./relay-page.mjs', import.meta.url), { workerData: { job, port: pagePort }, transferList: [pagePort] });
+const move = process.env.BENCH_RELAY_MOVE === '1';
+const page = new Worker(new URL('./relay-page.mjs', import.meta.url), { workerData: { job, port: pagePort, move }, transferList: [pagePort] });
 // The page thread reports ready/result/error as any worker does; pass them on.
 page.on('message', (message) => process.send?.(message));
 page.on('error', fail);

@@ -7,7 +7,7 @@
 import os from 'node:os';
 
 /** How each library is named in the output. */
-export const LABELS = { raw: 'raw net', datasocket: 'DataSocket', relay: 'DS bridge', 'node-ipc': 'node-ipc', zeromq: 'zeromq' };
+export const LABELS = { raw: 'raw net', datasocket: 'DataSocket', relay: 'DS bridge', 'relay-moved': 'DS bridge, bytes moved', 'node-ipc': 'node-ipc', zeromq: 'zeromq' };
 
 /** The numbers each figure yields, and which way is better. */
 export const METRICS = {

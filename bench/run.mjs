@@ -30,7 +30,7 @@ import { LABELS, METRICS, formatValue, machine, printTable, summarize, targets }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-const LIBS = ['raw', 'datasocket', 'relay', 'node-ipc', 'zeromq'];
+const LIBS = ['raw', 'datasocket', 'relay', 'relay-moved', 'node-ipc', 'zeromq'];
 const FIGURES = ['small', 'bytes', 'rtt'];
 const TRANSPORTS = ['unix', 'tcp'];
 
@@ -42,9 +42,9 @@ const TRANSPORTS = ['unix', 'tcp'];
  * 10 000 round trips to settle (JIT).
  */
 const COUNTS = {
-  small: { raw: [300_000, 3_000_000], datasocket: [300_000, 3_000_000], relay: [300_000, 3_000_000], 'node-ipc': [50_000, 500_000], zeromq: [50_000, 700_000] },
-  bytes: { raw: [3_000, 30_000], datasocket: [3_000, 30_000], relay: [3_000, 30_000], 'node-ipc': [100, 1_500], zeromq: [3_000, 30_000] },
-  rtt: { raw: [20_000, 100_000], datasocket: [20_000, 100_000], relay: [20_000, 100_000], 'node-ipc': [20_000, 100_000], zeromq: [20_000, 100_000] },
+  small: { raw: [300_000, 3_000_000], datasocket: [300_000, 3_000_000], relay: [300_000, 3_000_000], 'relay-moved': [300_000, 3_000_000], 'node-ipc': [50_000, 500_000], zeromq: [50_000, 700_000] },
+  bytes: { raw: [3_000, 30_000], datasocket: [3_000, 30_000], relay: [3_000, 30_000], 'relay-moved': [3_000, 30_000], 'node-ipc': [100, 1_500], zeromq: [3_000, 30_000] },
+  rtt: { raw: [20_000, 100_000], datasocket: [20_000, 100_000], relay: [20_000, 100_000], 'relay-moved': [20_000, 100_000], 'node-ipc': [20_000, 100_000], zeromq: [20_000, 100_000] },
 };
 const QUICK_COUNT_DIVISOR = 10;
 const QUICK_WARMUP_DIVISOR = 2;
