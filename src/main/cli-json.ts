@@ -64,6 +64,8 @@ function toJson(value: unknown, ancestors: Map<object, string>, pointer: string)
     case 'boolean':
       return value;
     case 'number':
+      // JSON has no -0 (it prints 0): the marker keeps it, as --help promises.
+      if (Object.is(value, -0)) return { $number: '-0' };
       return Number.isFinite(value) ? value : { $number: String(value) };
     case 'bigint':
       return { $bigint: value.toString() };

@@ -123,8 +123,9 @@ describe('§8 other values JSON cannot hold print as markers and read back', () 
     expect(Object.keys(back)).toEqual(['a']);
   });
 
-  it('-0 may print as 0 (SPEC §3), and reads back from its marker', () => {
-    expect(stringifyValue(-0)).toBe('0');
+  it('-0 prints as its marker, as --help says, and reads back from it', () => {
+    expect(stringifyValue(-0)).toBe('{"$number":"-0"}');
+    expect(stringifyValue([0, -0])).toBe('[0,{"$number":"-0"}]');
     expect(Object.is(parseValue('{"$number":"-0"}'), -0)).toBe(true);
   });
 
