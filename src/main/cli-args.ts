@@ -32,7 +32,7 @@ export interface CliCommand {
 }
 
 /** The outcome of reading the command line. */
-export type CliRequest = { kind: 'help' } | { kind: 'run'; command: CliCommand };
+export type CliRequest = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; command: CliCommand };
 
 /** A command line the CLI cannot run; the CLI prints the message and the usage, and exits 2. */
 export class UsageError extends Error {
@@ -115,9 +115,11 @@ Options (anywhere on the line; --opt value or --opt=value):
                        the traffic.
   --timeout <ms>       Handshake timeout in milliseconds (default 10000).
   -h, --help           Show this help.
+  -v, --version        Print the version.
 
-Status messages (listening address, connections opened and closed, errors)
-go to stderr; stdout carries only values.
+Status messages (listening address, connections opened and closed, a
+connection that failed its handshake, errors) go to stderr; stdout carries
+only values.
 
 Exit codes:
   0  done (stdin ended, the peer closed, or a signal)
@@ -141,6 +143,7 @@ const OPTIONS = {
   'tls-insecure': { type: 'boolean' },
   timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -171,6 +174,7 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     if (known.type === 'boolean' && token.inlineValue) throw new UsageError(`option '${token.rawName}' takes no value`);
   }
   if (values.help === true) return { kind: 'help' };
+  if (values.version === true) return { kind: 'version' };
 
   const [command, ...args] = positionals;
   if (command === undefined) throw new UsageError('missing command (listen, connect or send)');

@@ -33,6 +33,11 @@ function main(argv: string[]): void {
       exit(0);
       return;
     }
+    if (request.kind === 'version') {
+      process.stdout.write(`${packageVersion()}\n`);
+      exit(0);
+      return;
+    }
     session = start(request.command);
   } catch (error) {
     if (error instanceof UsageError) usageError(error.message);
@@ -58,6 +63,12 @@ function main(argv: string[]): void {
     if (error.code !== 'EPIPE') status(`cannot write to stdout: ${errorText(error)}`);
     session.stop();
   });
+}
+
+/** The version in the package's own package.json (dist/main/cli.js → ../../package.json). */
+function packageVersion(): string {
+  const manifest = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof manifest.version === 'string' ? manifest.version : 'unknown';
 }
 
 function start(command: CliCommand): Session {
@@ -118,6 +129,8 @@ function listen(command: CliCommand, options: ListenOptions): Session {
   const listener = DataSocket.listen(accept, command.name, command.port, options);
   listener
     .on('listening', () => status(`listening on ${addressText(listener.address)}`))
+    // A connection that failed before it was accepted (a wrong or missing token, not a DataSocket, too slow).
+    .on('clientError', (error) => status(`a connection failed its handshake: ${errorText(error)}`))
     .on('error', (error) => {
       failed = true;
       status(errorText(error));

@@ -46,6 +46,12 @@ describe('§8 commands and their arguments', () => {
     expect(command(['connect', 'app'], { DATASOCKET_TOKEN: '' }).token).toBeUndefined();
   });
 
+  it('--version or -v asks for the version', () => {
+    expect(parseCliArgs(['--version'])).toEqual({ kind: 'version' });
+    expect(parseCliArgs(['-v'])).toEqual({ kind: 'version' });
+    expect(() => parseCliArgs(['--version=1'])).toThrow(/takes no value/);
+  });
+
   it('--help or -h anywhere asks for the help, even with a command line that is otherwise incomplete', () => {
     expect(parseCliArgs(['--help'])).toEqual({ kind: 'help' });
     expect(parseCliArgs(['send', '-h'])).toEqual({ kind: 'help' });

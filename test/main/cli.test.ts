@@ -374,6 +374,19 @@ describe('§8 --token', () => {
     expect(none.stderr).toContain('ERR_DATASOCKET_AUTH_FAILED');
     expect(listener.stdout).toBe('');
     expect(listener.running).toBe(true);
+    // The listener says so on stderr, once per failed client.
+    await listener.waitFor('stderr', /a connection failed its handshake: ERR_DATASOCKET_AUTH_FAILED[^\n]*\n[\s\S]*a connection failed its handshake: ERR_DATASOCKET_AUTH_FAILED/);
+  });
+});
+
+describe('§8 --version', () => {
+  it("prints the package's version and exits 0", async () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-v']) {
+      const result = await run([flag]);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toBe(`${manifest.version}\n`);
+    }
   });
 });
 
