@@ -15,8 +15,9 @@
  * baseline of the same transport, then the issue's targets as PASS/FAIL lines
  * (bench/report.mjs). Everything, every run included, goes to bench/results.json.
  *
- * Environment: BENCH_RUNS=n; BENCH_QUICK=1: a tenth of the values after half
- * the warm-up, 1 run unless BENCH_RUNS says otherwise; BENCH_LIBS,
+ * `--quick` (or BENCH_QUICK=1): a tenth of the values after half the warm-up,
+ * 1 run unless BENCH_RUNS says otherwise, results to the temp dir, not
+ * bench/results.json. Environment: BENCH_RUNS=n; BENCH_LIBS,
  * BENCH_FIGURES (small,bytes,rtt), BENCH_TRANSPORTS (unix,tcp): comma-separated
  * subsets; BENCH_PIN=0: do not pin round-trip pairs to one CPU (see pinCpu).
  */
@@ -50,7 +51,8 @@ const QUICK_COUNT_DIVISOR = 10;
 const QUICK_WARMUP_DIVISOR = 2;
 const MEASUREMENT_TIMEOUT_MS = 60_000;
 
-const quick = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
+// `npm run bench -- --quick` (or BENCH_QUICK=1): the same table in a fraction of the time, for a look.
+const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
 const runs = positiveInteger('BENCH_RUNS', quick ? 1 : 3);
 const plan = {
   // relay-moved only prices a copy (see bench/relay-moved.mjs): run it by naming it in BENCH_LIBS.
@@ -174,7 +176,8 @@ const report = {
   results,
   targets: checks,
 };
-const file = path.join(here, 'results.json');
+// A quick look never replaces the reference results the README's table comes from.
+const file = quick ? path.join(os.tmpdir(), 'electron-datasocket-bench-quick.json') : path.join(here, 'results.json');
 fs.writeFileSync(`${file}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
 fs.renameSync(`${file}.tmp`, file);
 console.log(`results written to ${path.relative(process.cwd(), file) || file}`);
