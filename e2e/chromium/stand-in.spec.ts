@@ -5,28 +5,11 @@
  * realm holds the bare stand-in (the 'lab' preload) instead of the DataSocket preload.
  * Its main process's rule for taking ports is in stand-in-main.spec.ts.
  */
-import { expect, test, type Frame } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { BRIDGE_CHANNEL } from '../../src/shared/bridge-protocol.js';
 import type { HarnessEvent } from './harness/main-process.js';
-import type { AppPage } from './helpers/app-page.js';
-import { useAppPages } from './helpers/app-pages.js';
+import { useLab, type IsolatedGlobal, type Lab, type MainGlobal } from './helpers/lab.js';
 import { decodeMessage, encodeMessage, HOST_TO_PAGE, STRICT } from './stand-in/wire-json.js';
-
-type Func = (...args: never[]) => unknown;
-/** The stand-in as the lab preload leaves it on the isolated realm. */
-interface Lab {
-  contextBridge: { executeInMainWorld(script: { func: Func; args?: unknown[] }): unknown };
-  ipcRenderer: { postMessage(channel: string, message: unknown, transfer?: unknown[]): void } & Record<string, unknown>;
-}
-/** The isolated realm's global, as the tests use it. */
-type IsolatedGlobal = {
-  __lab: Lab;
-  MessageChannel: new () => { port1: unknown; port2: unknown };
-  structuredClone(value: unknown, options?: { transfer?: unknown[] }): unknown;
-  parent: MainGlobal;
-} & Record<string, unknown>;
-/** The main realm's global, as the tests use it. */
-type MainGlobal = Record<string, unknown>;
 
 test.describe('the stand-in: its IPC carries only what the bridge protocol allows', () => {
   test('plain objects, arrays, strings, finite numbers, booleans, null and Uint8Array go through, and come back equal', () => {
@@ -70,18 +53,10 @@ test.describe('the stand-in: its IPC carries only what the bridge protocol allow
 });
 
 test.describe('the stand-in: its contextBridge and ipcRenderer are at least as strict as Electron', () => {
-  const world = useAppPages({ lab: { app: { preload: 'lab' } } });
-  let page!: AppPage;
-  let isolated!: Frame;
-  test.beforeAll(() => {
-    page = world.page.lab;
-    const frame = page.page.mainFrame().childFrames()[0];
-    if (frame === undefined) throw new Error('the stand-in made no isolated realm');
-    isolated = frame;
-  });
+  const lab = useLab();
 
   test('a function crossing twice becomes two different wrappers, each a function of the target realm, in both directions', async () => {
-    await isolated.evaluate(() => {
+    await lab.isolated.evaluate(() => {
       const f = (): string => 'from the isolated realm';
       (globalThis as unknown as IsolatedGlobal).__lab.contextBridge.executeInMainWorld({
         func: (a: () => string, b: () => string) => {
@@ -90,14 +65,14 @@ test.describe('the stand-in: its contextBridge and ipcRenderer are at least as s
         args: [f, f],
       });
     });
-    const toMain = await page.page.evaluate(() => {
+    const toMain = await lab.page.page.evaluate(() => {
       const [a, b] = (globalThis as unknown as MainGlobal).__crossed as [() => string, () => string];
       delete (globalThis as unknown as MainGlobal).__crossed;
       return { distinct: a !== b, mainRealm: a instanceof Function && b instanceof Function, result: a() };
     });
     expect(toMain).toEqual({ distinct: true, mainRealm: true, result: 'from the isolated realm' });
 
-    const toIsolated = await isolated.evaluate(() => {
+    const toIsolated = await lab.isolated.evaluate(() => {
       const got: unknown[] = [];
       (globalThis as unknown as IsolatedGlobal).__lab.contextBridge.executeInMainWorld({
         func: (register: (fn: () => string) => void) => {
@@ -113,40 +88,46 @@ test.describe('the stand-in: its contextBridge and ipcRenderer are at least as s
     expect(toIsolated).toEqual({ distinct: true, isolatedRealm: true, result: 'from the main realm' });
   });
 
-  test('a Symbol or a Promise throws instead of crossing: as an argument, nested, as a result, and through a wrapper', async () => {
-    const outcomes = await isolated.evaluate(() => {
-      const { executeInMainWorld } = (globalThis as unknown as IsolatedGlobal).__lab.contextBridge;
+  test('a Symbol or a Promise throws instead of crossing (stricter than Electron), with the error Electron gives for a value that cannot cross there', async () => {
+    const outcomes = await lab.isolated.evaluate(() => {
+      const g = globalThis as unknown as IsolatedGlobal;
+      const { executeInMainWorld } = g.__lab.contextBridge;
       const attempt = (run: () => unknown): string => {
         try {
           run();
           return 'crossed';
         } catch (error) {
-          return (error as Error).name;
+          return `${error instanceof Error && Object.getPrototypeOf(error) === Error.prototype ? 'isolated Error' : 'other'}: ${(error as Error).message}`;
         }
       };
       return {
         symbol: attempt(() => executeInMainWorld({ func: () => undefined, args: [Symbol('s')] })),
-        nested: attempt(() => executeInMainWorld({ func: () => undefined, args: [{ deep: [Symbol('s')] }] })),
+        nested: attempt(() => executeInMainWorld({ func: () => undefined, args: [1, { deep: [Symbol('s')] }] })),
         promise: attempt(() => executeInMainWorld({ func: () => undefined, args: [Promise.resolve(1)] })),
         result: attempt(() => executeInMainWorld({ func: () => Symbol('r'), args: [] })),
+        // Arguments of a wrapper that cannot cross: the caller (main) gets a TypeError of its own realm.
         throughWrapper: executeInMainWorld({
           func: (callback: (s: symbol) => void) => {
             try {
               callback(Symbol('x'));
               return 'crossed';
             } catch (error) {
-              return (error as Error).name;
+              return `${error instanceof TypeError ? 'main TypeError' : 'other'}: ${(error as Error).message}`;
             }
           },
           args: [() => undefined],
         }),
       };
     });
-    expect(outcomes).toEqual({ symbol: 'TypeError', nested: 'TypeError', promise: 'TypeError', result: 'TypeError', throughWrapper: 'TypeError' });
+    expect(outcomes.symbol).toMatch(/^isolated Error: Failed to proxy argument at index 0 \(stand-in: TypeError: .*Symbol/);
+    expect(outcomes.nested).toMatch(/^isolated Error: Failed to proxy argument at index 1 \(stand-in: TypeError: .*Symbol/);
+    expect(outcomes.promise).toMatch(/^isolated Error: Failed to proxy argument at index 0 \(stand-in: TypeError: .*Promise/);
+    expect(outcomes.result).toMatch(/^isolated Error: TypeError: .*Symbol/);
+    expect(outcomes.throughWrapper).toMatch(/^main TypeError: TypeError: .*Symbol/);
   });
 
-  test('copies are frozen, lose their prototypes and belong to the target realm; bytes, dates, maps and errors cross by structured clone, unfrozen', async () => {
-    await isolated.evaluate(() => {
+  test('copies are frozen, lose their prototypes and belong to the target realm; bytes, dates and maps cross by structured clone, unfrozen; an error as a new plain Error', async () => {
+    await lab.isolated.evaluate(() => {
       class Point {
         x = 1;
         y = 2;
@@ -167,21 +148,21 @@ test.describe('the stand-in: its contextBridge and ipcRenderer are at least as s
       bytes[0] = 99;
       list.push('later');
     });
-    const copy = await page.page.evaluate(() => {
+    const copy = await lab.page.page.evaluate(() => {
       type Copied = { point: object; list: unknown[]; bytes: Uint8Array; when: Date; map: Map<number, string>; error: Error };
       const v = (globalThis as unknown as MainGlobal).__copied as Copied;
       delete (globalThis as unknown as MainGlobal).__copied;
       return {
         frozen: [Object.isFrozen(v), Object.isFrozen(v.list), Object.isFrozen(v.list[1]), Object.isFrozen(v.point)],
-        // Made by structuredClone, and not frozen: Electron freezes only the objects and arrays it copies.
+        // Made by structuredClone (or, the error, anew), and not frozen: the stand-in freezes only the objects and arrays it copies.
         clonesFrozen: [Object.isFrozen(v.when), Object.isFrozen(v.map), Object.isFrozen(v.error)],
         point: { plain: Object.getPrototypeOf(v.point) === Object.prototype, keys: Object.keys(v.point), hasMethod: 'norm' in v.point },
-        mainRealm: [v instanceof Object, v.list instanceof Array, v.bytes instanceof Uint8Array, v.when instanceof Date, v.map instanceof Map, v.error instanceof RangeError],
+        mainRealm: [v instanceof Object, v.list instanceof Array, v.bytes instanceof Uint8Array, v.when instanceof Date, v.map instanceof Map, v.error instanceof Error],
         bytes: Array.from(v.bytes),
         list: v.list.length,
         when: v.when.getTime(),
         map: [...v.map],
-        error: [v.error.name, v.error.message],
+        error: [v.error.name, v.error.message, v.error instanceof RangeError],
       };
     });
     expect(copy).toEqual({
@@ -193,12 +174,12 @@ test.describe('the stand-in: its contextBridge and ipcRenderer are at least as s
       list: 2,
       when: 5,
       map: [[1, 'a']],
-      error: ['RangeError', 'r'],
+      error: ['Error', 'r', false],
     });
   });
 
   test('func is recompiled from its source in the main realm: one that closes over anything outside itself fails there', async () => {
-    const outcomes = await isolated.evaluate(() => {
+    const outcomes = await lab.isolated.evaluate(() => {
       const { executeInMainWorld } = (globalThis as unknown as IsolatedGlobal).__lab.contextBridge;
       const outside = 'captured';
       let closure: string;
@@ -212,14 +193,15 @@ test.describe('the stand-in: its contextBridge and ipcRenderer are at least as s
       const realm = executeInMainWorld({ func: () => typeof (globalThis as unknown as { __lab?: unknown }).__lab, args: [] });
       return { closure, selfContained, realm };
     });
-    expect(outcomes.closure).toMatch(/^ReferenceError: .*outside/);
+    // Electron gives the preload a plain Error whose message is the main world's exception as a string.
+    expect(outcomes.closure).toBe('Error: ReferenceError: outside is not defined');
     expect(outcomes.selfContained).toBe(5);
     // Compiled in the main realm, it cannot see the isolated realm's globals.
     expect(outcomes.realm).toBe('undefined');
   });
 
   test('objects passed through a wrapped function are deep-frozen copies of the receiving realm, in both directions', async () => {
-    const seen = await isolated.evaluate(() => {
+    const seen = await lab.isolated.evaluate(() => {
       type Sent = { nested: { n: number }; list: number[] };
       const g = globalThis as unknown as IsolatedGlobal;
       const { executeInMainWorld } = g.__lab.contextBridge;
@@ -262,7 +244,7 @@ test.describe('the stand-in: its contextBridge and ipcRenderer are at least as s
   });
 
   test("a function returned by a wrapped function is a fresh wrapper of the caller's realm every time, and works", async () => {
-    const seen = await isolated.evaluate(() => {
+    const seen = await lab.isolated.evaluate(() => {
       const { executeInMainWorld } = (globalThis as unknown as IsolatedGlobal).__lab.contextBridge;
       const inner = (): string => 'isolated inner';
       const inMain = executeInMainWorld({
@@ -290,8 +272,8 @@ test.describe('the stand-in: its contextBridge and ipcRenderer are at least as s
     });
   });
 
-  test("a thrown error crosses as a copy of the catching realm: from func, and through a wrapper", async () => {
-    const seen = await isolated.evaluate(() => {
+  test("a thrown error reaches the catching realm as a new plain Error: from func with its text ('RangeError: …'), through a wrapper with its message only", async () => {
+    const seen = await lab.isolated.evaluate(() => {
       const g = globalThis as unknown as IsolatedGlobal;
       const { executeInMainWorld } = g.__lab.contextBridge;
       const caught = (run: () => unknown): unknown => {
@@ -302,52 +284,67 @@ test.describe('the stand-in: its contextBridge and ipcRenderer are at least as s
           return error;
         }
       };
+      const describe = (error: Error, realm: { Error: ErrorConstructor }) => ({
+        plain: Object.getPrototypeOf(error) === realm.Error.prototype,
+        name: error.name,
+        message: error.message,
+        cause: 'cause' in error,
+        own: Object.keys(error),
+      });
       // func throws in main; the preload catches.
       const fromFunc = caught(() =>
         executeInMainWorld({
           func: () => {
-            const error = new RangeError('from main');
-            (globalThis as unknown as MainGlobal).__thrown = error;
-            throw error;
+            throw Object.assign(new RangeError('from main', { cause: 'c' }), { code: 'E_MAIN' });
           },
           args: [],
         }),
       ) as Error;
-      const thrownInMain = g.parent.__thrown;
-      delete g.parent.__thrown;
+      const thrownString = caught(() => executeInMainWorld({ func: () => {
+        throw 'a string';
+      }, args: [] })) as Error;
       // Main calls a wrapper of an isolated function that throws; main catches.
       const throughWrapper = executeInMainWorld({
-        func: (fail: () => void) => {
-          try {
-            fail();
-            return 'no error';
-          } catch (error) {
-            const original = ((globalThis as unknown as { frames: Record<number, MainGlobal> }).frames[0] as MainGlobal).__isolatedError;
-            return { copy: error !== original, realm: error instanceof TypeError, name: (error as Error).name, message: (error as Error).message };
-          }
+        func: (fail: () => void, failWithString: () => void, failWithObject: () => void) => {
+          const caughtInMain = (run: () => void): unknown => {
+            try {
+              run();
+              return 'no error';
+            } catch (error) {
+              const e = error as Error;
+              return { plain: Object.getPrototypeOf(e) === Error.prototype, name: e.name, message: e.message, cause: 'cause' in e, own: Object.keys(e) };
+            }
+          };
+          return [caughtInMain(fail), caughtInMain(failWithString), caughtInMain(failWithObject)];
         },
         args: [
           () => {
-            const error = new TypeError('from the isolated realm');
-            g.__isolatedError = error;
-            throw error;
+            throw Object.assign(new TypeError('from the isolated realm', { cause: 'c' }), { code: 'E_ISOLATED' });
+          },
+          () => {
+            throw 'a string';
+          },
+          () => {
+            throw { message: 'an object with a message' };
           },
         ],
       });
-      delete g.__isolatedError;
-      return {
-        fromFunc: { copy: fromFunc !== thrownInMain, realm: fromFunc instanceof RangeError, name: fromFunc.name, message: fromFunc.message },
-        throughWrapper,
-      };
+      return { fromFunc: describe(fromFunc, { Error }), thrownString: describe(thrownString, { Error }), throughWrapper };
     });
+    const plainError = (message: string) => ({ plain: true, name: 'Error', message, cause: false, own: [] });
     expect(seen).toEqual({
-      fromFunc: { copy: true, realm: true, name: 'RangeError', message: 'from main' },
-      throughWrapper: { copy: true, realm: true, name: 'TypeError', message: 'from the isolated realm' },
+      fromFunc: plainError('RangeError: from main'),
+      thrownString: plainError('a string'),
+      throughWrapper: [
+        plainError('from the isolated realm'),
+        plainError('An unknown exception occurred in the isolated context, an error occurred but a valid exception was not thrown.'),
+        plainError('an object with a message'),
+      ],
     });
   });
 
   test('which copy rule applies is decided by brand checks, not by Symbol.toStringTag', async () => {
-    await isolated.evaluate(() => {
+    await lab.isolated.evaluate(() => {
       const tagged = (tag: string, fields: object): object => Object.defineProperty({ ...fields }, Symbol.toStringTag, { value: tag });
       const retagged = Object.defineProperty(new Map([[1, 'x']]), Symbol.toStringTag, { value: 'Object' });
       (globalThis as unknown as IsolatedGlobal).__lab.contextBridge.executeInMainWorld({
@@ -357,7 +354,7 @@ test.describe('the stand-in: its contextBridge and ipcRenderer are at least as s
         args: [{ fakeMap: tagged('Map', { a: 1 }), fakePromise: tagged('Promise', { b: 2 }), fakeError: tagged('Error', { message: 'm' }), retagged }],
       });
     });
-    const seen = await page.page.evaluate(() => {
+    const seen = await lab.page.page.evaluate(() => {
       const v = (globalThis as unknown as MainGlobal).__branded as Record<'fakeMap' | 'fakePromise' | 'fakeError' | 'retagged', object>;
       delete (globalThis as unknown as MainGlobal).__branded;
       const plain = (o: object) => ({ plain: Object.getPrototypeOf(o) === Object.prototype, frozen: Object.isFrozen(o), keys: Object.keys(o) });
@@ -377,7 +374,7 @@ test.describe('the stand-in: its contextBridge and ipcRenderer are at least as s
   });
 
   test('page code that replaces built-ins after load, in the page or in the isolated realm, changes nothing that crosses', async () => {
-    await isolated.evaluate(() => {
+    await lab.isolated.evaluate(() => {
       (globalThis as unknown as IsolatedGlobal).__lab.contextBridge.executeInMainWorld({
         func: (echo: (...values: unknown[]) => unknown) => {
           (globalThis as unknown as MainGlobal).__echo = echo;
@@ -385,7 +382,7 @@ test.describe('the stand-in: its contextBridge and ipcRenderer are at least as s
         args: [(...values: unknown[]) => values],
       });
     });
-    const seen = await page.page.evaluate(() => {
+    const seen = await lab.page.page.evaluate(() => {
       type Patchable = Record<string, unknown>;
       const w = globalThis as unknown as Patchable & { frames: Record<number, Patchable> };
       const iso = w.frames[0] as Patchable & { Array: ArrayConstructor; Map: MapConstructor; __lab: Lab };
@@ -439,8 +436,8 @@ test.describe('the stand-in: its contextBridge and ipcRenderer are at least as s
   });
 
   test('ipcRenderer has only postMessage, only for the bridge channel, only with one real MessagePort and no message, and takes that port over', async () => {
-    const from = world.app.lab.events.length;
-    const outcomes = await isolated.evaluate((channel) => {
+    const from = lab.app.events.length;
+    const outcomes = await lab.isolated.evaluate((channel) => {
       const g = globalThis as unknown as IsolatedGlobal;
       const { ipcRenderer, contextBridge } = g.__lab;
       const { port1, port2 } = new g.MessageChannel();
@@ -489,22 +486,22 @@ test.describe('the stand-in: its contextBridge and ipcRenderer are at least as s
       stillTransferable: 'threw',
     });
     // Main got the port that went through.
-    expect(await world.app.lab.waitFor((e) => e.ev === 'port', 5_000, from)).toMatchObject({ ev: 'port', url: world.app.lab.pageUrl() });
+    expect(await lab.app.waitFor((e) => e.ev === 'port', 5_000, from)).toMatchObject({ ev: 'port', url: lab.app.pageUrl() });
   });
 
   test("a second port from the same document replaces its first: main disposes the document's earlier Host, as Electron's main does per frame", async () => {
-    const lab = world.app.lab;
+    const app = lab.app;
     const post = (): Promise<void> =>
-      isolated.evaluate((channel) => {
+      lab.isolated.evaluate((channel) => {
         const g = globalThis as unknown as IsolatedGlobal;
         g.__lab.ipcRenderer.postMessage(channel, null, [new g.MessageChannel().port2]);
       }, BRIDGE_CHANNEL);
-    const from = lab.events.length;
+    const from = app.events.length;
     await post();
-    const first = (await lab.waitFor((e) => e.ev === 'port', 5_000, from)) as Extract<HarnessEvent, { ev: 'port' }>;
-    const mid = lab.events.length;
+    const first = (await app.waitFor((e) => e.ev === 'port', 5_000, from)) as Extract<HarnessEvent, { ev: 'port' }>;
+    const mid = app.events.length;
     await post();
-    expect(await lab.waitFor((e) => e.ev === 'port', 5_000, mid)).toEqual({ ev: 'port', frame: first.frame, url: first.url });
-    expect(lab.events.slice(mid).find((e) => e.ev === 'disposed')).toEqual({ ev: 'disposed', frame: first.frame, reason: 'navigated', sockets: 0 });
+    expect(await app.waitFor((e) => e.ev === 'port', 5_000, mid)).toEqual({ ev: 'port', frame: first.frame, url: first.url });
+    expect(app.events.slice(mid).find((e) => e.ev === 'disposed')).toEqual({ ev: 'disposed', frame: first.frame, reason: 'navigated', sockets: 0 });
   });
 });

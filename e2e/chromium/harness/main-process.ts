@@ -1,7 +1,7 @@
 /**
  * The stand-in for one app instance's Electron main process, run as its own Node
  * process (`node --import tsx main-process.ts [--policy <name>] [--preload <kind>]
- * [--internals]`, with its own XDG_RUNTIME_DIR). What the pages get is decided here,
+ * [--internals] [--report-ipc]`, with its own XDG_RUNTIME_DIR). What the pages get is decided here,
  * at start, as an Electron app decides it in main: which preload runs, and whether
  * the stand-in's test-only internals are on. Nothing in a page's URL changes it.
  *
@@ -18,8 +18,11 @@
  *
  * It reports on stdout, one JSON line each: `ready` (with its port), `port` when a
  * document's port is accepted, `refused-port` when a WebSocket is refused, `disposed`
- * when a host is disposed (with how many sockets it still held). `frame` is the
- * document's number. It exits when stdin closes (its test is gone) or on SIGTERM.
+ * when a host is disposed (with how many sockets it still held), and with
+ * `--report-ipc` (the stand-in's own tests) `ipc` for every message a port brings,
+ * in its wire form, before the Host sees it: what Electron's main would have
+ * received (`null` where Electron loses a message's data). `frame` is the document's
+ * number. It exits when stdin closes (its test is gone) or on SIGTERM.
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
@@ -39,7 +42,8 @@ export type HarnessEvent =
   | { ev: 'port'; frame: number; url: string }
   | { ev: 'refused-port'; reason: string }
   | { ev: 'disposed'; frame: number; reason: DisposeReason; sockets: number }
-  | { ev: 'refused-ipc'; frame: number; message: string };
+  | { ev: 'refused-ipc'; frame: number; message: string }
+  | { ev: 'ipc'; frame: number; message: unknown };
 
 function report(event: HarnessEvent): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
@@ -50,6 +54,7 @@ const { values: args } = parseArgs({
     policy: { type: 'string', default: 'default' },
     preload: { type: 'string', default: 'datasocket' },
     internals: { type: 'boolean', default: false },
+    'report-ipc': { type: 'boolean', default: false },
   },
 });
 const policyName = args.policy;
@@ -149,6 +154,7 @@ function accept(document: ServedDocument, socket: WebSocket): void {
   report({ ev: 'port', frame, url });
   socket.on('message', (data) => {
     let message: unknown;
+    if (args['report-ipc']) report({ ev: 'ipc', frame, message: JSON.parse(String(data)) as unknown });
     try {
       message = decodeMessage(String(data), STRICT);
     } catch (error) {

@@ -27,6 +27,8 @@ export interface AppInstanceOptions {
   preload?: PreloadChoice;
   /** Put the stand-in's test-only internals on its pages (malformed-message tests only). */
   internals?: boolean;
+  /** Report every message a page's port brings to main, as an `ipc` event (the stand-in's own tests only). */
+  reportIpc?: boolean;
 }
 
 /** A preload a harness can run, or none. */
@@ -49,7 +51,7 @@ export class AppInstance {
     this.runtimeDir = runtimeDir;
     this.#ownsDir = ownsDir;
     this.preload = options.preload ?? 'datasocket';
-    const args = ['--policy', options.policy ?? 'default', '--preload', this.preload, ...(options.internals === true ? ['--internals'] : [])];
+    const args = ['--policy', options.policy ?? 'default', '--preload', this.preload, ...(options.internals === true ? ['--internals'] : []), ...(options.reportIpc === true ? ['--report-ipc'] : [])];
     this.#child = spawn(process.execPath, ['--import', 'tsx', HARNESS, ...args], {
       cwd: ROOT,
       env: { ...process.env, XDG_RUNTIME_DIR: runtimeDir },

@@ -80,6 +80,24 @@ if (errorIsError === undefined) throw new Error('Electron stand-in: needs Error.
 /** A real Error of any realm (reads [[ErrorData]]). */
 export const isError: (value: unknown) => boolean = errorIsError;
 
+/** A boxed primitive (`new Number(1)`, `Object('s')`, `Object(1n)`, `Object(Symbol())`, `new Boolean(false)`): each valueOf reads its own internal slot. */
+const boxedChecks = [Number.prototype.valueOf, String.prototype.valueOf, Boolean.prototype.valueOf, BigInt.prototype.valueOf, Symbol.prototype.valueOf].map((valueOf) =>
+  branded(uncurry(valueOf as (this: unknown) => unknown)),
+);
+export const isBoxedPrimitive = (value: object): boolean => {
+  for (let i = 0; i < boxedChecks.length; i++) if (boxedChecks[i]!(value)) return true;
+  return false;
+};
+const probeKey = {};
+const weakMapHas = uncurry(WeakMap.prototype.has) as (map: unknown, key: object) => boolean;
+const weakSetHas = uncurry(WeakSet.prototype.has) as (set: unknown, key: object) => boolean;
+/** A real WeakMap or WeakSet (reads [[WeakMapData]] / [[WeakSetData]]). */
+export const isWeakCollection = (value: object): boolean => branded((v) => weakMapHas(v, probeKey))(value) || branded((v) => weakSetHas(v, probeKey))(value);
+/** A real DOMException (its `code` getter reads the platform object's slot). */
+export const isDOMException = branded(getterOf(DOMException.prototype, 'code'));
+/** `Object.prototype.toString`, untouched: the built-in tag, or what `Symbol.toStringTag` claims. */
+export const builtinTag = uncurry(Object.prototype.toString) as (value: unknown) => string;
+
 /** The Map the stand-in keeps its own bookkeeping in, and its methods, untouched. */
 export const SafeMap = Map;
 export const mapGet = uncurry(Map.prototype.get) as (map: Map<object, unknown>, key: object) => unknown;

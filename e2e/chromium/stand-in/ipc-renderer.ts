@@ -5,9 +5,18 @@
  * stand-in main process) over a WebSocket, one WebSocket per port, as Electron gives
  * main one MessagePortMain per port.
  *
- * Like Electron, it takes the port over: the port is transferred (structuredClone
- * with `transfer`), so the preload's object is detached and cannot be used or posted
- * again; anything that is not a real MessagePort (a brand check, not its tag) throws.
+ * Like Electron (shell/renderer/api/electron_api_ipc_renderer.cc, PostMessage;
+ * docs/api/ipc-renderer.md: `transfer` is MessagePort[]), it takes the port over: the
+ * port is transferred (structuredClone with `transfer`), so the preload's object is
+ * detached and cannot be used or posted again; anything in the transfer list that is
+ * not a real MessagePort (a brand check, not its tag), or a port already transferred,
+ * throws a TypeError ("Invalid value for transfer", as Electron's).
+ *
+ * What the preload then posts into its end of the channel reaches the harness as
+ * Electron's main would see it: a message posted with buffers in its transfer list
+ * arrives as `null` (message-port.ts, #34905); ports that come along with a message
+ * are closed here, since the stand-in's main cannot hold them (stricter: Electron's
+ * main would get them in `event.ports`).
  *
  * Each WebSocket carries the harness's token for this document and the document's
  * next port number; the harness accepts each pair once, knows the document's URL
@@ -21,7 +30,8 @@
 import { BRIDGE_CHANNEL } from '../../../src/shared/bridge-protocol.js';
 import { standInConfig } from './config.js';
 import { crossRealm } from './context-bridge.js';
-import { apply, branded, defineProperty, getterOf, isArray } from './intrinsics.js';
+import { apply, defineProperty, isArray } from './intrinsics.js';
+import { isMessagePort } from './message-port.js';
 import { isolated, main } from './realms.js';
 import type { RealmPort, RealmWindow } from './realm-types.js';
 import { decodeMessage, encodeMessage, HOST_TO_PAGE, STRICT } from './wire-json.js';
@@ -36,8 +46,6 @@ export const TEST_INTERNALS_KEY = '__datasocketTest';
 const isolatedWindow = globalThis as unknown as RealmWindow;
 const IsolatedWebSocket = isolatedWindow.WebSocket;
 const isolatedClone = isolatedWindow.structuredClone;
-/** A real MessagePort of either realm (the event-handler getter throws for anything else). */
-const isMessagePort = branded(getterOf(isolatedWindow.MessagePort.prototype, 'onmessageerror'));
 
 /** How many ports this document has handed to main so far. */
 let portsPosted = 0;
@@ -52,6 +60,7 @@ function relay(port: RealmPort): void {
     else if (socket.readyState === CONNECTING) waiting.push(text);
   };
   port.onmessage = (event) => {
+    for (let i = 0; i < event.ports.length; i++) event.ports[i]!.close();
     try {
       toHost(event.data);
     } catch (error) {
@@ -85,22 +94,33 @@ function exposeTestInternals(toHost: (message: unknown) => void, replies: unknow
   defineProperty(main.window, TEST_INTERNALS_KEY, { value: internals, enumerable: false });
 }
 
+/** Takes a port over as Electron does: the transfer detaches the preload's object; null if it was already transferred. */
+function takeOver(port: object): RealmPort | null {
+  try {
+    return apply(isolatedClone, isolatedWindow, [port, { transfer: [port] }]) as RealmPort;
+  } catch {
+    return null;
+  }
+}
+
 /** `ipcRenderer` as the preload sees it: `postMessage` on the bridge channel, nothing else. */
 export const ipcRenderer = Object.freeze({
   /** Takes `transfer[0]` (a MessagePort) over and hands it to the stand-in main process. */
   postMessage(channel: string, message: unknown, transfer?: unknown[]): void {
     if (channel !== BRIDGE_CHANNEL) throw new Error(`ipcRenderer stand-in: only the channel '${BRIDGE_CHANNEL}' exists here, not '${String(channel)}'`);
     if (message !== null) throw new TypeError('ipcRenderer stand-in: the bridge channel carries no message, only a port');
-    if (!isArray(transfer) || transfer.length !== 1) throw new TypeError('ipcRenderer stand-in: the bridge channel takes exactly one MessagePort');
-    const port: unknown = transfer[0];
-    if (typeof port !== 'object' || port === null || !isMessagePort(port)) throw new TypeError('ipcRenderer stand-in: the bridge channel takes exactly one MessagePort');
-    // Taking it over as Electron does: the transfer detaches the preload's object, and throws if it was already transferred.
-    let owned: RealmPort;
-    try {
-      owned = apply(isolatedClone, isolatedWindow, [port, { transfer: [port] }]) as RealmPort;
-    } catch (error) {
-      throw new TypeError(`ipcRenderer stand-in: this MessagePort cannot be taken over (already transferred?): ${(error as Error).message}`);
+    if (!isArray(transfer)) throw new TypeError('Invalid value for transfer (ipcRenderer stand-in: an array of one MessagePort)');
+    for (let i = 0; i < transfer.length; i++) {
+      const item: unknown = transfer[i];
+      if (typeof item === 'object' && item !== null && isMessagePort(item)) continue;
+      // Electron takes the ports one by one and fails at the first that is not one: those before it are gone.
+      for (let j = 0; j < i; j++) takeOver(transfer[j] as object)?.close();
+      throw new TypeError('Invalid value for transfer (ipcRenderer stand-in: only MessagePorts)');
     }
+    if (transfer.length !== 1) throw new TypeError('ipcRenderer stand-in: the bridge channel takes exactly one MessagePort');
+    const port = transfer[0] as object;
+    const owned = takeOver(port);
+    if (owned === null) throw new TypeError('Invalid value for transfer (ipcRenderer stand-in: this MessagePort cannot be taken over, already transferred?)');
     relay(owned);
   },
 });

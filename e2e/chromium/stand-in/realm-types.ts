@@ -26,7 +26,7 @@ export interface RealmDocument {
 
 /** A message port of the page (DOM MessagePort, not Node's). */
 export interface RealmPort {
-  onmessage: ((event: { data: unknown }) => void) | null;
+  onmessage: ((event: { data: unknown; ports: readonly RealmPort[] }) => void) | null;
   postMessage(message: unknown, transfer?: unknown[]): void;
   close(): void;
 }
@@ -47,6 +47,8 @@ export interface RealmWindow {
   readonly Object: ObjectConstructor;
   readonly Array: ArrayConstructor;
   readonly Promise: PromiseConstructor;
+  readonly Error: ErrorConstructor;
+  readonly TypeError: TypeErrorConstructor;
   readonly WebSocket: new (url: string) => RealmWebSocket;
   readonly Document: { readonly prototype: object };
   readonly Node: { readonly prototype: object };

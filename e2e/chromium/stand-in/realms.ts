@@ -20,6 +20,9 @@ export interface Realm {
   readonly Object: ObjectConstructor;
   readonly Array: ArrayConstructor;
   readonly Promise: PromiseConstructor;
+  /** The realm's Error and TypeError: what crosses into this realm as an error is made with these. */
+  readonly Error: ErrorConstructor;
+  readonly TypeError: TypeErrorConstructor;
   /** A copy of `value` by this realm's structuredClone, so the copy belongs to this realm. */
   clone(value: object): unknown;
   /** A new function of this realm that hands its arguments (array-like, to be read by index) to `invoke`. */
@@ -43,6 +46,8 @@ function realmOf(window: RealmWindow, wrap: Realm['wrap']): Realm {
     Object: window.Object,
     Array: window.Array,
     Promise: window.Promise,
+    Error: window.Error,
+    TypeError: window.TypeError,
     clone: (value) => apply(structuredClone, window, [value]),
     wrap,
   };

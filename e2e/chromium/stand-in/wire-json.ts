@@ -9,11 +9,19 @@
  * Host → page only, `undefined` is also carried (structured clone would carry it,
  * and the host may leave optional fields undefined).
  *
+ * As faithful as structured clone (Chromium's and Electron's, shell/common/v8_util.cc):
+ * a Uint8Array that views part of a larger buffer arrives as a view at the same
+ * offset into a copy of its WHOLE buffer, so code that reads `.buffer` without
+ * `byteOffset`/`byteLength` gets the neighbouring bytes here too.
+ *
  * Runs in the harness (Node) and in the page's isolated realm: no Node or DOM imports.
  */
 
 const BYTES = '$bytes';
 const UNDEFINED = '$undefined';
+/** With BYTES (the whole buffer), for a view that does not span its buffer. */
+const OFFSET = '$offset';
+const LENGTH = '$length';
 
 /** What a direction allows beyond the strict set. */
 export interface WireRules {
@@ -65,7 +73,7 @@ function toJson(value: unknown, rules: Readonly<WireRules>, at: string, path: Se
   if (value === null) return null;
   if (path.has(value)) throw new TypeError(`stand-in IPC: ${at} is circular`);
   // isView reads an internal slot, so an object that only claims the tag is refused below.
-  if (ArrayBuffer.isView(value) && tagOf(value) === 'Uint8Array') return { [BYTES]: toBase64(value as Uint8Array) };
+  if (ArrayBuffer.isView(value) && tagOf(value) === 'Uint8Array') return bytesToJson(value as Uint8Array);
   path.add(value);
   try {
     if (Array.isArray(value)) {
@@ -97,11 +105,7 @@ function fromJson(value: unknown, rules: Readonly<WireRules>, at: string): unkno
   if (Array.isArray(value)) return value.map((item, i) => fromJson(item, rules, `${at}[${i}]`));
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record);
-  if (keys.length === 1 && keys[0] === BYTES) {
-    const text = record[BYTES];
-    if (typeof text !== 'string') throw new TypeError(`stand-in IPC: ${at} has bad bytes`);
-    return fromBase64(text);
-  }
+  if (keys.includes(BYTES)) return bytesFromJson(record, keys, at);
   if (keys.length === 1 && keys[0] === UNDEFINED) {
     if (!rules.allowUndefined) throw new TypeError(`stand-in IPC: ${at} is undefined, not allowed this way`);
     return undefined;
@@ -112,6 +116,25 @@ function fromJson(value: unknown, rules: Readonly<WireRules>, at: string): unkno
     Object.defineProperty(out, key, { value: fromJson(record[key], rules, `${at}.${key}`), enumerable: true, writable: true, configurable: true });
   }
   return out;
+}
+
+/** A view as structured clone carries it: its whole buffer, and where it is in it when it does not span it. */
+function bytesToJson(view: Uint8Array): Record<string, unknown> {
+  const whole = new Uint8Array(view.buffer);
+  if (view.byteOffset === 0 && view.byteLength === whole.byteLength) return { [BYTES]: toBase64(view) };
+  return { [BYTES]: toBase64(whole), [OFFSET]: view.byteOffset, [LENGTH]: view.length };
+}
+
+function bytesFromJson(record: Record<string, unknown>, keys: string[], at: string): Uint8Array {
+  const text = record[BYTES];
+  if (typeof text !== 'string') throw new TypeError(`stand-in IPC: ${at} has bad bytes`);
+  const whole = fromBase64(text);
+  if (keys.length === 1) return whole;
+  const offset = record[OFFSET];
+  const length = record[LENGTH];
+  const valid = keys.length === 3 && Number.isSafeInteger(offset) && Number.isSafeInteger(length) && (offset as number) >= 0 && (length as number) >= 0 && (offset as number) + (length as number) <= whole.length;
+  if (!valid) throw new TypeError(`stand-in IPC: ${at} has a bad byte range`);
+  return new Uint8Array(whole.buffer, offset as number, length as number);
 }
 
 const CHUNK = 0x8000;
