@@ -7,7 +7,23 @@
 import os from 'node:os';
 
 /** How each library is named in the output. */
-export const LABELS = { raw: 'raw net', datasocket: 'DataSocket', relay: 'DS bridge', 'relay-moved': 'DS bridge, bytes moved', 'node-ipc': 'node-ipc', zeromq: 'zeromq' };
+export const LABELS = {
+  raw: 'raw net',
+  datasocket: 'DataSocket',
+  relay: 'DS bridge',
+  'relay-moved': 'DS bridge, bytes moved',
+  'port-floor': 'port floor',
+  'node-ipc': 'node-ipc',
+  zeromq: 'zeromq',
+};
+
+/**
+ * Whether a library has the figure on that transport. The port floor has no socket: it
+ * measures the message-port hops alone, once (under the unix rows), for 64 KiB and round trips.
+ */
+export function applies(lib, figure, transport) {
+  return lib !== 'port-floor' || (figure !== 'small' && transport === 'unix');
+}
 
 /** The numbers each figure yields, and which way is better. */
 export const METRICS = {
@@ -57,6 +73,7 @@ export function summarize(results, { figures, transports, libs }) {
       const cell = results[figure][transport];
       for (const lib of libs) {
         const entry = cell[lib];
+        entry.applies = applies(lib, figure, transport);
         const ok = entry.runs.filter((run) => run.result).map((run) => run.result);
         entry.failures = entry.runs.filter((run) => run.error).map((run) => run.error);
         entry.median = ok.length === 0 ? null : Object.fromEntries(METRICS[figure].map(({ key }) => [key, median(ok.map((r) => r[key]))]));
@@ -80,6 +97,10 @@ export function printTable(results, { figures, transports, libs }) {
       const row = [LABELS[lib], transport];
       for (const { figure, key } of columns) {
         const entry = results[figure][transport][lib];
+        if (!entry.applies) {
+          row.push('—');
+          continue;
+        }
         if (!entry.median) {
           row.push('FAILED');
           continue;
@@ -159,9 +180,31 @@ export function targets(results, { figures, transports, libs }) {
       const ratio = versusDirect('small', transport, 'rate');
       add(`bridge relay small-value rate >= 0.7x direct (${transport})`, ratio >= 0.7, directDetail(ratio));
     }
-    if (bridged('rtt', transport)) {
-      const ratio = versusDirect('rtt', transport, 'p50');
-      add(`bridge relay round-trip p50 <= 1.3x direct (${transport})`, ratio <= 1.3, directDetail(ratio));
+  }
+  // Against the floor: the hops a relayed value cannot avoid (bench/port-floor.mjs), measured in the same run.
+  const floor = (figure, key) => (libs.includes('port-floor') && figures.includes(figure) && transports.includes('unix') ? results[figure].unix['port-floor'].median?.[key] : undefined);
+  for (const transport of transports) {
+    if (bridged('rtt', transport) && floor('rtt', 'p50') !== undefined) {
+      // A relayed round trip crosses four hops; a floor round trip is two.
+      const relay = results.rtt[transport].relay.median?.p50;
+      const direct = ours('rtt', transport).median?.p50;
+      const hops = 2 * floor('rtt', 'p50');
+      const bound = direct === undefined ? undefined : direct + 1.2 * hops;
+      add(
+        `bridge relay round-trip p50 <= direct + 1.2x its four port hops (${transport})`,
+        relay !== undefined && bound !== undefined && relay <= bound,
+        relay === undefined || bound === undefined ? 'no data' : `${formatValue('p50', relay)} vs ${formatValue('p50', direct)} + 1.2 × ${formatValue('p50', hops)} = ${formatValue('p50', bound)}`,
+      );
+    }
+    if (bridged('bytes', transport) && floor('bytes', 'mbps') !== undefined) {
+      const relay = results.bytes[transport].relay.median?.mbps;
+      const direct = ours('bytes', transport).median?.mbps;
+      const limit = direct === undefined ? undefined : 0.8 * Math.min(direct, floor('bytes', 'mbps'));
+      add(
+        `bridge relay 64 KiB >= 0.8x min(direct, port floor) (${transport})`,
+        relay !== undefined && limit !== undefined && relay >= limit,
+        relay === undefined || limit === undefined ? 'no data' : `${formatValue('mbps', relay)} vs 0.8 × min(${formatValue('mbps', direct)}, ${formatValue('mbps', floor('bytes', 'mbps'))}) = ${formatValue('mbps', limit)}`,
+      );
     }
   }
   for (const rival of ['node-ipc', 'zeromq']) {

@@ -27,11 +27,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measure } from './measure.mjs';
-import { LABELS, METRICS, formatValue, machine, printTable, summarize, targets } from './report.mjs';
+import { LABELS, METRICS, applies, formatValue, machine, printTable, summarize, targets } from './report.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-const LIBS = ['raw', 'datasocket', 'relay', 'relay-moved', 'node-ipc', 'zeromq'];
+const LIBS = ['raw', 'datasocket', 'relay', 'relay-moved', 'port-floor', 'node-ipc', 'zeromq'];
 const FIGURES = ['small', 'bytes', 'rtt'];
 const TRANSPORTS = ['unix', 'tcp'];
 
@@ -43,9 +43,9 @@ const TRANSPORTS = ['unix', 'tcp'];
  * 10 000 round trips to settle (JIT).
  */
 const COUNTS = {
-  small: { raw: [300_000, 3_000_000], datasocket: [300_000, 3_000_000], relay: [300_000, 3_000_000], 'relay-moved': [300_000, 3_000_000], 'node-ipc': [50_000, 500_000], zeromq: [50_000, 700_000] },
-  bytes: { raw: [3_000, 30_000], datasocket: [3_000, 30_000], relay: [3_000, 30_000], 'relay-moved': [3_000, 30_000], 'node-ipc': [100, 1_500], zeromq: [3_000, 30_000] },
-  rtt: { raw: [20_000, 100_000], datasocket: [20_000, 100_000], relay: [20_000, 100_000], 'relay-moved': [20_000, 100_000], 'node-ipc': [20_000, 100_000], zeromq: [20_000, 100_000] },
+  small: { raw: [300_000, 3_000_000], datasocket: [300_000, 3_000_000], relay: [300_000, 3_000_000], 'relay-moved': [300_000, 3_000_000], 'port-floor': [0, 0], 'node-ipc': [50_000, 500_000], zeromq: [50_000, 700_000] },
+  bytes: { raw: [3_000, 30_000], datasocket: [3_000, 30_000], relay: [3_000, 30_000], 'relay-moved': [3_000, 30_000], 'port-floor': [3_000, 30_000], 'node-ipc': [100, 1_500], zeromq: [3_000, 30_000] },
+  rtt: { raw: [20_000, 100_000], datasocket: [20_000, 100_000], relay: [20_000, 100_000], 'relay-moved': [20_000, 100_000], 'port-floor': [20_000, 100_000], 'node-ipc': [20_000, 100_000], zeromq: [20_000, 100_000] },
 };
 const QUICK_COUNT_DIVISOR = 10;
 const QUICK_WARMUP_DIVISOR = 2;
@@ -125,6 +125,7 @@ try {
     for (let run = 1; run <= runs; run++) {
       for (const transport of transports) {
         for (const lib of libs) {
+          if (!applies(lib, figure, transport)) continue;
           const t0 = Date.now();
           const outcome = await measure({
             lib,
@@ -140,7 +141,7 @@ try {
             ? METRICS[figure].map(({ key }) => formatValue(key, outcome.result[key])).join(' / ')
             : `FAILED: ${outcome.error}`;
           const seconds = ((Date.now() - t0) / 1000).toFixed(1);
-          console.log(`  ${figure.padEnd(5)} run ${run}/${runs}  ${transport.padEnd(4)}  ${LABELS[lib].padEnd(10)}  ${shown}  [${seconds} s]`);
+          console.log(`  ${figure.padEnd(5)} run ${run}/${runs}  ${transport.padEnd(4)}  ${LABELS[lib].padEnd(22)}  ${shown}  [${seconds} s]`);
         }
       }
     }
