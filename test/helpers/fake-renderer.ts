@@ -392,6 +392,8 @@ class FakeRendererPort {
 
   set onmessage(handler: unknown) {
     if (typeof handler !== 'function') {
+      const index = this.#listeners.findIndex((l) => l.listener === this.#onmessage);
+      if (index >= 0) this.#listeners.splice(index, 1);
       this.#onmessage = null;
       return;
     }
@@ -440,7 +442,9 @@ class FakeRendererPort {
   start(): void {
     if (this.#started || this.#handedToMain || this.#closed) return;
     this.#started = true;
-    this.#node.on('message', (data: unknown) => this.#dispatch(this.#document.isolatedWorld.clone(data)));
+    this.#node.on('message', (data: unknown) => {
+      if (!this.#closed) this.#dispatch(this.#document.isolatedWorld.clone(data));
+    });
     this.#drainInbox();
   }
 
