@@ -1,12 +1,15 @@
 /**
- * Builds the demo app (src/main, src/preload, src/renderer) into out/. Run
+ * Builds the demo app (demo/main, demo/preload, demo/renderer) into out/. Run
  * `npm run build` first: the demo imports the package's own dist/ through its
  * exports, as an app using electron-datasocket would.
  */
+import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 
 export default defineConfig({
-  main: {},
+  main: {
+    build: { rolldownOptions: { input: { index: resolve('demo/main/index.ts') } } },
+  },
   preload: {
     build: {
       // A sandboxed preload is run as one plain script whose `require` knows only
@@ -15,9 +18,13 @@ export default defineConfig({
       // name the file .cjs; a sandboxed preload ignores the package type, so keep .js.
       externalizeDeps: false,
       rolldownOptions: {
+        input: { index: resolve('demo/preload/index.ts') },
         output: { format: 'cjs', entryFileNames: '[name].js' },
       },
     },
   },
-  renderer: {},
+  renderer: {
+    root: 'demo/renderer',
+    build: { rolldownOptions: { input: { index: resolve('demo/renderer/index.html') } } },
+  },
 });

@@ -1,6 +1,6 @@
 /**
  * Bench worker: the Electron bridge's data path without Electron. This process
- * stands for the main process and runs the real host (../dist/main/host.js),
+ * stands for the main process and runs the real host (../dist/main/bridge/host.js),
  * which owns the socket and relays frame bytes; a worker thread stands for the
  * renderer and runs the page's DataSocket (../dist/renderer/client.js), which
  * encodes and decodes. They are joined by a worker_threads MessageChannel, so
@@ -8,8 +8,8 @@
  * page → port → host → socket → … → socket → host → port → page.
  */
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { DEFAULT_LIMITS, Host } from '../dist/main/host.js';
-import { defaultPolicy } from '../dist/main/policy.js';
+import { DEFAULT_LIMITS, Host } from '../dist/main/bridge/host.js';
+import { defaultPolicy } from '../dist/main/bridge/policy.js';
 import { fail, job } from './common.mjs';
 
 const { port1: hostPort, port2: pagePort } = new MessageChannel();

@@ -19,6 +19,6 @@ fs.rmSync(path.join(dist, 'preload/expose.js.map'), { force: true });
 
 await bundlePreload({ outfile: path.join(dist, 'preload.js') });
 
-const cli = path.join(dist, 'main/cli.js');
+const cli = path.join(dist, 'main/cli/cli.js');
 if (fs.existsSync(cli)) fs.chmodSync(cli, 0o755);
 console.log('built dist/');

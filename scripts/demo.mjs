@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const cli = path.join(root, 'dist/main/cli.js');
+const cli = path.join(root, 'dist/main/cli/cli.js');
 const name = `demo-${process.pid}`;
 
 function start(label, args) {

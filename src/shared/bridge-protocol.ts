@@ -2,7 +2,7 @@
  * The messages between a page's DataSocket client and the host in the main
  * process that owns its real sockets. They travel over one message port per
  * frame; values never appear in them, only frame bytes the page encoded.
- * The main process validates every client message (src/main/bridge-schema.ts).
+ * The main process validates every client message (src/main/bridge/bridge-schema.ts).
  *
  * Ids: the page numbers the sockets it makes 1, 2, 3, … (never reused); the host
  * numbers the connections it accepts for the page -1, -2, -3, ….

@@ -4,8 +4,8 @@
  * ipc/contextBridge are not involved; the host and client code are the real ones.
  */
 import { MessageChannel } from 'node:worker_threads';
-import { DEFAULT_LIMITS, Host, type HostLimits } from '../../src/main/host.js';
-import { defaultPolicy, type SocketPolicy } from '../../src/main/policy.js';
+import { DEFAULT_LIMITS, Host, type HostLimits } from '../../src/main/bridge/host.js';
+import { defaultPolicy, type SocketPolicy } from '../../src/main/bridge/policy.js';
 import type { ClientMessage, HostMessage } from '../../src/shared/bridge-protocol.js';
 import { createBridgeClient } from '../../src/renderer/client.js';
 

@@ -1,6 +1,6 @@
 /**
  * A stand-in for the few parts of Electron's main-process API that
- * src/main/electron-bridge.ts uses, for `vi.mock('electron', …)`: ipcMain and app
+ * src/main/bridge/electron-bridge.ts uses, for `vi.mock('electron', …)`: ipcMain and app
  * are EventEmitters, webContents emit the events Electron emits with Electron's
  * arguments, webFrameMain.fromId finds live frames, and each frame's port is a real
  * worker_threads MessageChannel, so every message is structured-cloned. The page

@@ -29,7 +29,7 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { DEFAULT_LIMITS, Host, type DisposeReason } from '../../../src/main/host.js';
+import { DEFAULT_LIMITS, Host, type DisposeReason } from '../../../src/main/bridge/host.js';
 import type { HostMessage } from '../../../src/shared/bridge-protocol.js';
 import { decodeMessage, encodeMessage, HOST_TO_PAGE, STRICT } from '../stand-in/wire-json.js';
 import { buildLoader, isPreloadKind } from './bundles.js';

@@ -2,7 +2,7 @@
  * The policies a harness can run with (`--policy <name>`), standing for what an app
  * passes to installDataSocketBridge({ policy }).
  */
-import { defaultPolicy, type SocketPolicy } from '../../../src/main/policy.js';
+import { defaultPolicy, type SocketPolicy } from '../../../src/main/bridge/policy.js';
 
 /** What the policy learns about the page: its URL, as Electron reports the frame's. */
 export interface PageContext {

@@ -5,9 +5,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { BRIDGE_CHANNEL } from '../../src/shared/bridge-protocol.js';
-import { FakeTab, ipcMain, type FakeMessagePortMain } from '../helpers/fake-electron.js';
-import { loadPreload, type PreloadOptions, type RendererDocument } from '../helpers/fake-renderer.js';
-import { sleep, until } from '../helpers/sockets.js';
+import { FakeTab, ipcMain, type FakeMessagePortMain } from './fake-electron.js';
+import { loadPreload, type PreloadOptions, type RendererDocument } from './fake-renderer.js';
+import { sleep, until } from './sockets.js';
 
 const documents: RendererDocument[] = [];
 const mainListeners: ((...args: any[]) => void)[] = [];

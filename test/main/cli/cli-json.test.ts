@@ -4,7 +4,7 @@
  * marker, and reading a printed line gives the value back.
  */
 import { describe, expect, it } from 'vitest';
-import { parseValue, stringifyValue } from '../../src/main/cli-json.js';
+import { parseValue, stringifyValue } from '../../../src/main/cli/cli-json.js';
 
 function roundTrip(value: unknown): unknown {
   return parseValue(stringifyValue(value));

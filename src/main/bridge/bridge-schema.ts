@@ -4,8 +4,8 @@
  * ERR_DATASOCKET_INVALID_ARGUMENT before the host looks at it.
  */
 import * as z from 'zod/mini';
-import { MAX_FRAME_LIMIT } from '../shared/protocol.js';
-import type { ClientMessage } from '../shared/bridge-protocol.js';
+import { MAX_FRAME_LIMIT } from '../../shared/protocol.js';
+import type { ClientMessage } from '../../shared/bridge-protocol.js';
 
 // zod/mini, not zod: the same checks, a tenth of the bundle an app's main carries.
 const MAX_ID = 2 ** 31;

@@ -7,7 +7,7 @@
 // An app imports 'electron-datasocket/renderer'. The demo sits next to that
 // module's source, so it imports the source: through the package, TypeScript
 // would see `Window.Net` declared twice (by src/ and by dist/).
-import { DataSocket, type PageDataSocket } from './index.js';
+import { DataSocket, type PageDataSocket } from '../../src/renderer/index.js';
 
 type Kind = 'listener' | 'client' | 'accepted';
 

@@ -4,7 +4,7 @@
  * lines of stdin, and exiting without cutting output still buffered for a pipe.
  */
 import readline from 'node:readline';
-import type { DataSocketAddress } from '../shared/socket-core.js';
+import type { DataSocketAddress } from '../../shared/socket-core.js';
 import { parseValue, stringifyValue } from './cli-json.js';
 
 /** The values read from stdin, with backpressure. */

@@ -6,11 +6,11 @@
  * stdout can be piped straight into another program.
  */
 import fs from 'node:fs';
-import { DataSocketError, ErrorCode } from '../shared/errors.js';
+import { DataSocketError, ErrorCode } from '../../shared/errors.js';
 import { HELP, parseCliArgs, USAGE, UsageError, type CliCommand } from './cli-args.js';
 import { addressText, errorText, exit, printValue, readValues, status } from './cli-io.js';
 import { parseValue } from './cli-json.js';
-import { DataSocket, type ConnectOptions, type ListenOptions } from './data-socket.js';
+import { DataSocket, type ConnectOptions, type ListenOptions } from '../data-socket.js';
 
 /** A running command, as far as the process around it needs to know. */
 interface Session {
@@ -65,9 +65,9 @@ function main(argv: string[]): void {
   });
 }
 
-/** The version in the package's own package.json (dist/main/cli.js → ../../package.json). */
+/** The version in the package's own package.json (dist/main/cli/cli.js → ../../../package.json). */
 function packageVersion(): string {
-  const manifest = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  const manifest = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
   return typeof manifest.version === 'string' ? manifest.version : 'unknown';
 }
 

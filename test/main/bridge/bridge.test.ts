@@ -6,13 +6,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DataSocket as NodeDataSocket, ErrorCode } from '../../src/index.js';
-import type { PageDataSocket } from '../../src/renderer/client.js';
-import type { HostMessage } from '../../src/shared/bridge-protocol.js';
-import { bridgedPage } from '../helpers/bridge.js';
-import { useCleanup } from '../helpers/cleanup.js';
-import { listenIn } from '../helpers/peer.js';
-import { listening, once, record, sleep, uniqueName, until } from '../helpers/sockets.js';
+import { DataSocket as NodeDataSocket, ErrorCode } from '../../../src/index.js';
+import type { PageDataSocket } from '../../../src/renderer/client.js';
+import type { HostMessage } from '../../../src/shared/bridge-protocol.js';
+import { bridgedPage } from '../../helpers/bridge.js';
+import { useCleanup } from '../../helpers/cleanup.js';
+import { listenIn } from '../../helpers/peer.js';
+import { listening, once, record, sleep, uniqueName, until } from '../../helpers/sockets.js';
 
 type Page = ReturnType<typeof bridgedPage>;
 const { track, spawn } = useCleanup();
@@ -248,7 +248,7 @@ describe('§6 malformed messages from a page are refused and the host keeps serv
   it('refuses a message with a function in it without throwing', () => {
     const p = page();
     const replies: HostMessage[] = [];
-    const host = new (p.host.constructor as typeof import('../../src/main/host.js').Host)((m) => replies.push(m), {
+    const host = new (p.host.constructor as typeof import('../../../src/main/bridge/host.js').Host)((m) => replies.push(m), {
       policy: () => true,
       limits: { sockets: 8, queuedBytes: 1024 },
       context: () => ({}),
@@ -349,7 +349,7 @@ describe('§6 cleanup when the page goes away', () => {
 
 describe('§6 data path: main relays bytes and never decodes a page payload', () => {
   it('the host imports nothing that can decode a value', () => {
-    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
     const seen = new Set<string>();
     const visit = (file: string): void => {
       if (seen.has(file)) return;
@@ -361,7 +361,7 @@ describe('§6 data path: main relays bytes and never decodes a page payload', ()
         else seen.add(spec!);
       }
     };
-    visit(path.join(root, 'src/main/host.ts'));
+    visit(path.join(root, 'src/main/bridge/host.ts'));
     const names = [...seen].map((f) => path.relative(root, f) || f);
     expect(names).toContain('src/shared/frames.ts');
     expect(names.filter((n) => /codec|msgpackr|socket-core/.test(n))).toEqual([]);
@@ -370,7 +370,7 @@ describe('§6 data path: main relays bytes and never decodes a page payload', ()
   it('the bytes a page sends reach the peer exactly as the page encoded them', async () => {
     // A raw listener: it runs the real handshake, then keeps every byte it receives.
     const net = await import('node:net');
-    const { Handshake } = await import('../../src/main/handshake.js');
+    const { Handshake } = await import('../../../src/main/handshake.js');
     const received: Buffer[] = [];
     let accepted = false;
     const server = net.createServer((socket) => {

@@ -3,7 +3,7 @@
  * what each command accepts and which lines are usage errors (exit 2).
  */
 import { describe, expect, it } from 'vitest';
-import { parseCliArgs, UsageError, type CliCommand } from '../../src/main/cli-args.js';
+import { parseCliArgs, UsageError, type CliCommand } from '../../../src/main/cli/cli-args.js';
 
 function command(argv: string[], env: Record<string, string> = {}): CliCommand {
   const request = parseCliArgs(argv, env);

@@ -1,5 +1,5 @@
 /**
- * §6 the Electron adapter: the real src/main/electron-bridge.ts against a fake
+ * §6 the Electron adapter: the real src/main/bridge/electron-bridge.ts against a fake
  * 'electron' (test/helpers/fake-electron.ts) whose ports are real worker_threads
  * channels driving the real page client, with real sockets and real Node peers.
  * It checks that each frame's document gets its own host and that the host lives
@@ -10,15 +10,15 @@ import { inspect } from 'node:util';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { DataSocket as NodeDataSocket, ErrorCode } from '../../src/index.js';
-import { installDataSocketBridge, PORT_CLOSE_GRACE_MS, type BridgeOptions, type BridgePolicy, type DataSocketBridge } from '../../src/main/electron-bridge.js';
-import { BRIDGE_CHANNEL, type ClientMessage, type HostMessage } from '../../src/shared/bridge-protocol.js';
-import type { DataSocketCore } from '../../src/shared/socket-core.js';
-import { HOST_ANSWER_GRACE_MS } from '../../src/renderer/client.js';
-import { app, FakeTab, ipcMain, type FakePage, type FakeWebFrameMain } from '../helpers/fake-electron.js';
-import { sleep, tempDir, uniqueName } from '../helpers/sockets.js';
+import { DataSocket as NodeDataSocket, ErrorCode } from '../../../src/index.js';
+import { installDataSocketBridge, PORT_CLOSE_GRACE_MS, type BridgeOptions, type BridgePolicy, type DataSocketBridge } from '../../../src/main/bridge/electron-bridge.js';
+import { BRIDGE_CHANNEL, type ClientMessage, type HostMessage } from '../../../src/shared/bridge-protocol.js';
+import type { DataSocketCore } from '../../../src/shared/socket-core.js';
+import { HOST_ANSWER_GRACE_MS } from '../../../src/renderer/client.js';
+import { app, FakeTab, ipcMain, type FakePage, type FakeWebFrameMain } from '../../helpers/fake-electron.js';
+import { sleep, tempDir, uniqueName } from '../../helpers/sockets.js';
 
-vi.mock('electron', async () => (await import('../helpers/fake-electron.js')).fakeElectron);
+vi.mock('electron', async () => (await import('../../helpers/fake-electron.js')).fakeElectron);
 
 // Bare names land in <XDG_RUNTIME_DIR>/datasocket: a directory of this file's own.
 const runtimeDir = tempDir('ds-bridge-');

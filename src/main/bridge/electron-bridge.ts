@@ -5,8 +5,8 @@
  * Everything else (policy, limits, validation, relaying) is in host.ts.
  */
 import { app, ipcMain, webFrameMain, type IpcMainEvent, type RenderProcessGoneDetails, type WebContents, type WebFrameMain } from 'electron';
-import { BRIDGE_CHANNEL, type HostMessage } from '../shared/bridge-protocol.js';
-import { invalidArgument } from '../shared/errors.js';
+import { BRIDGE_CHANNEL, type HostMessage } from '../../shared/bridge-protocol.js';
+import { invalidArgument } from '../../shared/errors.js';
 import { DEFAULT_LIMITS, Host, type DisposeReason, type HostLimits } from './host.js';
 import { defaultPolicy, type SocketPolicy } from './policy.js';
 

@@ -1,5 +1,5 @@
 /**
- * The built `datasocket` CLI (SPEC §8), run as real processes: `node dist/main/cli.js …`
+ * The built `datasocket` CLI (SPEC §8), run as real processes: `node dist/main/cli/cli.js …`
  * talking to itself over Unix sockets and TCP on 127.0.0.1, through stdin and stdout,
  * with exit codes and stderr checked as a script would see them.
  */
@@ -10,10 +10,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate } from 'selfsigned';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { socketDirectory } from '../../src/main/endpoint.js';
+import { socketDirectory } from '../../../src/main/endpoint.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = path.join(ROOT, 'dist/main/cli.js');
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const CLI = path.join(ROOT, 'dist/main/cli/cli.js');
 
 /** Newest modification time under `dir`, in ms. */
 function newest(dir: string): number {

@@ -6,17 +6,17 @@
  * and give it a function to post replies with.
  */
 import type net from 'node:net';
-import { asDataSocketError, DataSocketError, ErrorCode, toPlainError, type PlainError } from '../shared/errors.js';
-import { FrameScanner } from '../shared/frames.js';
-import type { ResolvedOptions } from '../shared/options.js';
-import { FRAME_HEADER_BYTES, FrameKind, writeFrameHeader } from '../shared/protocol.js';
-import { decideWithin } from '../shared/decide.js';
-import type { ClientMessage, HostMessage, WireAddress, WireOptions } from '../shared/bridge-protocol.js';
+import { asDataSocketError, DataSocketError, ErrorCode, toPlainError, type PlainError } from '../../shared/errors.js';
+import { FrameScanner } from '../../shared/frames.js';
+import type { ResolvedOptions } from '../../shared/options.js';
+import { FRAME_HEADER_BYTES, FrameKind, writeFrameHeader } from '../../shared/protocol.js';
+import { decideWithin } from '../../shared/decide.js';
+import type { ClientMessage, HostMessage, WireAddress, WireOptions } from '../../shared/bridge-protocol.js';
 import { clientMessageSchema } from './bridge-schema.js';
-import { Connection } from './connection.js';
-import { dial, type Dialing } from './dial.js';
-import { addressOf, resolveTarget, type Target } from './endpoint.js';
-import { listen, type Listening, type PendingConnection } from './listener.js';
+import { Connection } from '../connection.js';
+import { dial, type Dialing } from '../dial.js';
+import { addressOf, resolveTarget, type Target } from '../endpoint.js';
+import { listen, type Listening, type PendingConnection } from '../listener.js';
 import type { SocketPolicy, SocketRequest } from './policy.js';
 
 /** Limits per page. */

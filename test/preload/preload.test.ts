@@ -3,7 +3,7 @@
  * re-bundled by an app's bundler from `import { exposeDataSocket } from
  * 'electron-datasocket/preload'; exposeDataSocket();`, run the way a sandboxed,
  * context-isolated Electron renderer runs it (test/helpers/fake-renderer.ts), against the
- * real bridge (src/main/electron-bridge.ts over test/helpers/fake-electron.ts) and real
+ * real bridge (src/main/bridge/electron-bridge.ts over test/helpers/fake-electron.ts) and real
  * sockets. Page code here is the test, using `window.Net.DataSocket` with values made of
  * the page's own objects.
  */
@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { build, type BuildOptions } from 'esbuild';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { DataSocket as NodeDataSocket, ErrorCode } from '../../src/index.js';
-import { installDataSocketBridge, type DataSocketBridge } from '../../src/main/electron-bridge.js';
+import { installDataSocketBridge, type DataSocketBridge } from '../../src/main/bridge/electron-bridge.js';
 import { BRIDGE_CHANNEL } from '../../src/shared/bridge-protocol.js';
 import type { DataSocketCore } from '../../src/shared/socket-core.js';
 import { FakeTab, ipcMain } from '../helpers/fake-electron.js';
