@@ -6,10 +6,15 @@
  *
  * Runs in Node and in the page: no Node or DOM imports.
  */
-import { addExtension, C1, Packr, RESET_BUFFER_MODE, REUSE_BUFFER_MODE, Unpackr } from 'msgpackr';
+import { Packr, RESET_BUFFER_MODE, REUSE_BUFFER_MODE, Unpackr } from 'msgpackr';
 import { DataSocketError, ErrorCode } from './errors.js';
-import { FRAME_HEADER_BYTES, FrameKind } from './protocol.js';
+import './extensions.js';
+import { FRAME_HEADER_BYTES, FrameKind, MAX_NESTING, RECORD_SLOTS } from './protocol.js';
+import { ReceivedRecords, SentRecords } from './record-table.js';
+import { scanValue } from './value-scan.js';
 import type { FrameWriter } from './frames.js';
+
+export { ERROR_CLASSES } from './extensions.js';
 
 function refuseFunction(): never {
   throw new DataSocketError(ErrorCode.UNSERIALIZABLE, 'a function cannot be sent');
@@ -25,59 +30,6 @@ function codecOptions() {
     int64AsType: 'bigint' as const,
     writeFunction: refuseFunction,
   };
-}
-
-// msgpackr rebuilds an Error (ext 0x65: [name, message, cause, errors?]) by looking its
-// name up on a plain object, so a name like 'valueOf' or '__lookupGetter__' reaches
-// Object.prototype and returns one of its functions. This reader, same bytes, takes
-// only the standard Error classes and makes anything else a plain Error with that name.
-// (msgpackr keeps extensions per process; this one only ever makes decoding stricter.)
-/** The Error classes a value may be rebuilt as, by name (own properties only). */
-export const ERROR_CLASSES: Readonly<Record<string, ErrorConstructor>> = Object.freeze({
-  __proto__: null,
-  Error,
-  EvalError,
-  RangeError,
-  ReferenceError,
-  SyntaxError,
-  TypeError,
-  URIError,
-}) as unknown as Record<string, ErrorConstructor>;
-
-function readError(data: unknown): Error {
-  if (!Array.isArray(data)) throw new TypeError('an Error value must be an array');
-  const [name, message, cause, errors] = data as unknown[];
-  const text = typeof message === 'string' ? message : String(message ?? '');
-  const options = cause === undefined ? undefined : { cause };
-  if (name === 'AggregateError' && typeof AggregateError === 'function') {
-    return new AggregateError(Array.isArray(errors) ? errors : [], text, options);
-  }
-  const Class = typeof name === 'string' && Object.hasOwn(ERROR_CLASSES, name) ? ERROR_CLASSES[name]! : Error;
-  const error = new Class(text, options);
-  if (Class === Error && typeof name === 'string' && name !== 'Error') error.name = name;
-  return error;
-}
-
-addExtension({ type: 0x65, read: readError } as unknown as Parameters<typeof addExtension>[0]);
-
-/** Whether msgpackr's marker for the reserved byte 0xc1 is anywhere in `value` (no cycle or depth can trap the walk). */
-function holdsReservedMarker(value: unknown): boolean {
-  const seen = new Set<unknown>();
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const item = stack.pop();
-    if (item === C1) return true;
-    if (typeof item !== 'object' || item === null || seen.has(item) || ArrayBuffer.isView(item) || item instanceof ArrayBuffer) continue;
-    seen.add(item);
-    if (item instanceof Map) {
-      for (const [k, v] of item) stack.push(k, v);
-    } else if (item instanceof Set) {
-      for (const member of item) stack.push(member);
-    } else {
-      for (const key of Object.keys(item)) stack.push((item as Record<string, unknown>)[key]);
-    }
-  }
-  return false;
 }
 
 /** The binary kinds: the type each carries (its toString tag) and how a received, exactly sized buffer becomes one. */
@@ -131,13 +83,19 @@ export interface EncodeLimits {
   budget: number;
 }
 
+/** Slot states for scanning a body: scratch, as encoding and decoding run one value at a time. */
+const encodeSlots = new Int32Array(RECORD_SLOTS);
+const decodeSlots = new Int32Array(RECORD_SLOTS);
+
 /**
  * Turns values into frames. Throws, having written nothing:
- * ERR_DATASOCKET_UNSERIALIZABLE (a function or Symbol inside), ERR_DATASOCKET_FRAME_TOO_LARGE,
- * ERR_DATASOCKET_BUFFER_FULL.
+ * ERR_DATASOCKET_UNSERIALIZABLE (a function or Symbol inside, or nesting deeper
+ * than MAX_NESTING), ERR_DATASOCKET_FRAME_TOO_LARGE, ERR_DATASOCKET_BUFFER_FULL.
  */
 export class ValueEncoder {
-  #packr = new Packr(codecOptions());
+  #records = new SentRecords();
+  #packr = packrFor(this.#records);
+  #packing = false;
 
   /** Encodes `value` as one frame appended to `writer`; returns the frame's size in bytes. */
   encode(value: unknown, writer: FrameWriter, limits: EncodeLimits): number {
@@ -150,7 +108,13 @@ export class ValueEncoder {
       end = source.length;
     } else {
       kind = FrameKind.VALUE;
+      if (this.#packing) {
+        // msgpackr would pack it inside the value being packed, on the same record table.
+        throw new DataSocketError(ErrorCode.UNSERIALIZABLE, 'send() was called on this socket while it was encoding a value (from a getter or toJSON)');
+      }
       let packed: Uint8Array & { start?: number; end?: number };
+      this.#packing = true;
+      this.#records.startFrame();
       try {
         // Packed into msgpackr's own buffer, at the same place every time: the bytes are
         // copied into the frame at once, so nothing is allocated per value.
@@ -161,6 +125,8 @@ export class ValueEncoder {
         throw new DataSocketError(ErrorCode.UNSERIALIZABLE, `the value cannot be sent: ${(error as Error)?.message ?? String(error)}`, {
           cause: error,
         });
+      } finally {
+        this.#packing = false;
       }
       source = packed;
       // Values with shared references come back as their own buffer; the others as the whole
@@ -170,6 +136,15 @@ export class ValueEncoder {
         end = packed.end;
       } else {
         end = packed.length;
+      }
+      // Only a body longer than MAX_NESTING bytes can nest deeper than that.
+      if (end - start > MAX_NESTING) {
+        this.#records.peerSlots(encodeSlots);
+        const problem = scanValue(source, start, end, encodeSlots);
+        if (problem !== null) {
+          this.#reset();
+          throw new DataSocketError(ErrorCode.UNSERIALIZABLE, `the value cannot be sent: ${problem}`);
+        }
       }
     }
     const length = end - start;
@@ -189,42 +164,65 @@ export class ValueEncoder {
       );
     }
     writer.append(kind, source, start, end);
-    // msgpackr keeps its largest buffer for reuse; once a big value is copied out, let it go.
-    if (kind === FrameKind.VALUE && length > RELEASE_BUFFER_BYTES) this.#packr.useBuffer(new Uint8Array(8192));
+    if (kind === FrameKind.VALUE) {
+      this.#records.commit();
+      // msgpackr keeps its largest buffer for reuse; once a big value is copied out, let it go.
+      if (length > RELEASE_BUFFER_BYTES) this.#packr.useBuffer(new Uint8Array(8192));
+    }
     return total;
   }
 
-  // A failed pack may leave msgpackr's record table ahead of what the peer has
-  // seen. A fresh packer redefines every structure inline before using it, and
-  // the peer's decoder takes each definition as it comes, so the stream stays in step.
+  // A refused value may leave msgpackr's record table ahead of what the peer has
+  // seen. A fresh table redefines every structure inline before using it (an encoder
+  // never references a slot it did not write), and the peer's decoder takes each
+  // definition as it comes, so the stream stays in step.
   #reset(): void {
-    this.#packr = new Packr(codecOptions());
+    this.#records = new SentRecords();
+    this.#packr = packrFor(this.#records);
   }
+}
+
+function packrFor(records: SentRecords): Packr {
+  const packr = new Packr(codecOptions());
+  // Read by msgpackr at the start of every pack.
+  (packr as unknown as { structures: unknown }).structures = records.structures;
+  return packr;
+}
+
+/**
+ * One Unpackr for every connection: msgpackr keeps the Unpackr it last ran in
+ * module state, so it must not be a connection's. Each connection's record table
+ * is lent to it only while that connection's frame is decoded. `copyBuffers`:
+ * a msgpack bin is copied out of the body, so it arrives as a Uint8Array of its own.
+ */
+const UNPACKR = new Unpackr({ ...codecOptions(), copyBuffers: true });
+const IDLE_TABLE = new ReceivedRecords().structures;
+const NEUTRAL_BODY = Uint8Array.of(0xc0);
+/** After a body whose buffer is larger than this, msgpackr's view of it is dropped at once. */
+const RELEASE_SOURCE_BYTES = 64 * 1024;
+
+function lend(structures: unknown): void {
+  (UNPACKR as unknown as { structures: unknown }).structures = structures;
+}
+lend(IDLE_TABLE);
+
+/**
+ * Drops what msgpackr still holds of the last body it decoded (a view of its
+ * bytes, the strings it extracted from it) by decoding a one-byte body. Called
+ * after large bodies, and when a connection closes, so that nothing of a closed
+ * connection stays reachable.
+ */
+export function releaseDecoderMemory(): void {
+  UNPACKR.unpack(NEUTRAL_BODY);
 }
 
 /** Turns frames back into values. Throws ERR_DATASOCKET_PROTOCOL on bytes that are not a valid value. */
 export class ValueDecoder {
-  readonly #unpackr = new Unpackr(codecOptions());
+  readonly #records = new ReceivedRecords();
 
   /** Decodes the frame body `source[start..end)` of `kind`; `owned` if `source` is exactly that body and fresh. */
   decode(kind: number, source: Uint8Array, start: number, end: number, owned: boolean): unknown {
-    if (kind === FrameKind.VALUE) {
-      const body = source.subarray(start, end);
-      let value: unknown;
-      try {
-        value = this.#unpackr.unpack(body);
-      } catch (error) {
-        throw new DataSocketError(ErrorCode.PROTOCOL, `the peer sent a value that cannot be decoded: ${(error as Error)?.message ?? String(error)}`, {
-          cause: error,
-        });
-      }
-      // 0xc1 is msgpack's never-used byte, which this codec never writes; msgpackr decodes
-      // it to an internal marker object. Only a frame holding that byte somewhere is walked.
-      if (body.indexOf(0xc1) !== -1 && holdsReservedMarker(value)) {
-        throw new DataSocketError(ErrorCode.PROTOCOL, 'the peer sent the reserved msgpack byte 0xc1 as a value');
-      }
-      return value;
-    }
+    if (kind === FrameKind.VALUE) return this.#decodeValue(source, start, end);
     const make = MAKE_OF_KIND[kind];
     if (make === undefined) throw new DataSocketError(ErrorCode.PROTOCOL, `frame kind ${kind} carries no value`);
     // Binary values get their own, exactly sized, aligned buffer.
@@ -232,5 +230,37 @@ export class ValueDecoder {
     const bytes = new Uint8Array(end - start);
     bytes.set(source.subarray(start, end));
     return make(bytes);
+  }
+
+  #decodeValue(source: Uint8Array, start: number, end: number): unknown {
+    const length = end - start;
+    // A plain Uint8Array (not a Node Buffer), so that the bins msgpackr copies out of it are Uint8Arrays too.
+    const body = new Uint8Array(source.buffer, source.byteOffset + start, length);
+    const records = this.#records;
+    let scanned: Int32Array | null = null;
+    // Only a body longer than MAX_NESTING bytes can nest deeper or hold a single-use
+    // key list; only one with a 0xc1 byte can hold 0xc1 as a value. The others need no scan.
+    if (length > MAX_NESTING || body.indexOf(0xc1) !== -1) {
+      records.countKeys(decodeSlots);
+      const problem = scanValue(body, 0, length, decodeSlots);
+      if (problem !== null) throw new DataSocketError(ErrorCode.PROTOCOL, `the peer sent a value that breaks the protocol: ${problem}`);
+      scanned = decodeSlots;
+    }
+    let value: unknown;
+    records.startFrame();
+    lend(records.structures);
+    try {
+      value = UNPACKR.unpack(body);
+    } catch (error) {
+      if (error instanceof DataSocketError) throw error;
+      throw new DataSocketError(ErrorCode.PROTOCOL, `the peer sent a value that cannot be decoded: ${(error as Error)?.message ?? String(error)}`, {
+        cause: error,
+      });
+    } finally {
+      lend(IDLE_TABLE);
+    }
+    records.endFrame(scanned);
+    if (source.buffer.byteLength > RELEASE_SOURCE_BYTES) releaseDecoderMemory();
+    return value;
   }
 }

@@ -67,6 +67,45 @@ export const FrameKind = {
   END: 0x7f,
 } as const;
 
+/**
+ * The msgpack extension types of a VALUE body (PROTOCOL.md §5.4). Every other
+ * type, msgpackr's bundled strings (0x62) included, is a protocol error.
+ */
+export const ExtType = {
+  UNDEFINED: 0x00,
+  BIGINT: 0x42,
+  ERROR: 0x65,
+  /** Prefix: gives the next value a reference id. */
+  ID: 0x69,
+  /** A reference to the value carrying that id, earlier in the frame. */
+  POINTER: 0x70,
+  /** Record definition (`d4 72 <slot>`); `d5 72` is not part of version 1. */
+  RECORD: 0x72,
+  SET: 0x73,
+  TYPED_ARRAY: 0x74,
+  REGEXP: 0x78,
+  DATE: 0xff,
+} as const;
+
+/** Record slots, ids 0x40–0x7f: a reference byte's low six bits. */
+export const RECORD_SLOTS = 64;
+
+/**
+ * A record key list whose encoding (array header and keys, as they stand in the
+ * frame) is longer than this is single-use: it defines its slot for that one
+ * object only, and the slot is empty again at the end of the frame. So the
+ * record table a receiver keeps between frames holds at most
+ * RECORD_SLOTS × RECORD_KEEP_BYTES bytes of key lists.
+ */
+export const RECORD_KEEP_BYTES = 1024;
+
+/**
+ * How deep a value may nest: arrays, maps and records (a Set, an Error or a
+ * RegExp counts by the array it carries). The sender refuses a deeper value
+ * with ERR_DATASOCKET_UNSERIALIZABLE, the receiver with ERR_DATASOCKET_PROTOCOL.
+ */
+export const MAX_NESTING = 500;
+
 /** The highest binary kind; kinds 0x0e–0x7e and 0x80–0xff are unassigned (a protocol error). */
 export const LAST_BINARY_KIND = FrameKind.DATAVIEW;
 

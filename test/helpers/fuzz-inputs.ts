@@ -173,6 +173,44 @@ function describeThrown(error: unknown): string {
   return `${typeof error}: ${String(error)}`;
 }
 
+const PLAIN_PROTOTYPES: readonly unknown[] = [Object.prototype, Array.prototype, Map.prototype, Set.prototype, Date.prototype, RegExp.prototype];
+const ERROR_PROTOTYPES: readonly unknown[] = [Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError, AggregateError].map((c) => c.prototype);
+const BINARY_PROTOTYPES: readonly unknown[] = [
+  ArrayBuffer, DataView, Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+].map((c) => c.prototype);
+
+/**
+ * Where `value` is not plain data of SPEC §3: a function, or an object whose prototype
+ * is not a standard one, anywhere in it, own non-enumerable properties (an Error's
+ * `cause` and `errors`), Map keys and Set members included; and a nested
+ * Uint8Array that is not exactly its own buffer. Empty when all is plain.
+ */
+export function plainDataProblems(value: unknown, at = 'value', seen = new Set<unknown>()): string[] {
+  if (typeof value === 'function') return [`${at} is a function`];
+  if (typeof value !== 'object' || value === null || seen.has(value)) return [];
+  seen.add(value);
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (BINARY_PROTOTYPES.includes(proto)) {
+    const view = value as ArrayBufferView;
+    if (proto === Uint8Array.prototype && at !== 'value' && (view.byteOffset !== 0 || view.buffer.byteLength !== view.byteLength)) {
+      return [`${at} is a view of a larger buffer (${view.byteOffset}+${view.byteLength} of ${view.buffer.byteLength})`];
+    }
+    return [];
+  }
+  if (!PLAIN_PROTOTYPES.includes(proto) && !ERROR_PROTOTYPES.includes(proto)) {
+    return [`${at} has a foreign prototype (${String((proto as { constructor?: { name?: unknown } } | null)?.constructor?.name)})`];
+  }
+  const children: [string, unknown][] = [];
+  if (value instanceof Map) for (const [k, v] of value) children.push([`${at}.<key>`, k], [`${at}.get(…)`, v]);
+  if (value instanceof Set) for (const member of value) children.push([`${at}.<member>`, member]);
+  for (const key of Reflect.ownKeys(value)) {
+    const descriptor = Object.getOwnPropertyDescriptor(value, key)!;
+    if (descriptor.get !== undefined || descriptor.set !== undefined) return [`${at}.${String(key)} is an accessor`];
+    children.push([`${at}.${String(key)}`, descriptor.value]);
+  }
+  return children.flatMap(([p, v]) => plainDataProblems(v, p, seen));
+}
+
 /** Checks that `error` is a DataSocketError with one of `codes`; returns its code. */
 function expectDataSocketError(error: unknown, codes: readonly string[], where: string): string {
   if (!(error instanceof DataSocketError)) throw new FuzzViolation(`${where} threw a non-DataSocketError: ${describeThrown(error)}`);
@@ -938,6 +976,10 @@ const CANARY_FRAME = (() => {
  */
 export function runFrameCase(input: FrameInput, throughCore: boolean): FrameEnd {
   const { values, end } = readStream(input);
+  values.forEach((value, i) => {
+    const problems = plainDataProblems(value);
+    if (problems.length > 0) throw new FuzzViolation(`value ${i} is not plain data: ${problems.slice(0, 3).join('; ')}`);
+  });
   if (input.expected) {
     if (end !== input.expected.end) throw new FuzzViolation(`a stream of valid frames ended in ${end}, expected ${input.expected.end}`);
     if (values.length !== input.expected.values.length) throw new FuzzViolation(`delivered ${values.length} values, expected ${input.expected.values.length}`);

@@ -26,6 +26,7 @@ import {
   handshakeInput,
   hex,
   LISTENER_TOKEN,
+  plainDataProblems,
   split,
   type ConnectionPlan,
 } from '../helpers/fuzz-inputs.js';
@@ -423,27 +424,10 @@ describe('§4 wire protocol: hostile bytes end in a DataSocketError with a code,
 });
 
 // ---------------------------------------------------------------------------
-// Inputs the fuzz found that once broke §3 (decoding gave a received value a
-// foreign object): msgpackr's Error reader looked names up on a plain object, and
-// a nested 0xc1 decoded to msgpackr's internal marker. Kept as regressions.
-
-/** Paths inside `value` that hold a function or an object whose prototype is not a standard one. */
-function foreignParts(value: unknown, at = 'value', seen = new Set<unknown>()): string[] {
-  if (typeof value === 'function') return [`${at} is a function (${String((value as { name?: unknown }).name)})`];
-  if (typeof value !== 'object' || value === null || seen.has(value)) return [];
-  seen.add(value);
-  const proto: unknown = Object.getPrototypeOf(value);
-  const standard = [Object.prototype, Array.prototype, Map.prototype, Set.prototype, Date.prototype, RegExp.prototype, null];
-  const ok = standard.includes(proto as object | null) || value instanceof Error || value instanceof ArrayBuffer || ArrayBuffer.isView(value);
-  const found = ok ? [] : [`${at} has a foreign prototype (${String((proto as { constructor?: { name?: unknown } })?.constructor?.name)})`];
-  const entries: [string, unknown][] =
-    value instanceof Map
-      ? [...value].flatMap(([k, v], i): [string, unknown][] => [[`${at}.<key ${i}>`, k], [`${at}.get(…)`, v]])
-      : value instanceof Set
-        ? [...value].map((v, i): [string, unknown] => [`${at}.<member ${i}>`, v])
-        : Object.entries(value).map(([k, v]): [string, unknown] => [`${at}.${k}`, v]);
-  return [...found, ...entries.flatMap(([p, v]) => foreignParts(v, p, seen))];
-}
+// Inputs that once broke §3 (decoding gave a received value a foreign object):
+// msgpackr's Error reader looked names up on a plain object, and a nested 0xc1
+// decoded to msgpackr's internal marker. Kept as regressions; the checks look at
+// every own property, so an Error's cause and errors too.
 
 /** Decodes a VALUE body; a protocol error is a fine answer to hostile bytes, anything else must be plain data. */
 function decodeHostile(body: string): string[] {
@@ -456,7 +440,7 @@ function decodeHostile(body: string): string[] {
     expect((error as DataSocketError).code).toBe(ErrorCode.PROTOCOL);
     return [];
   }
-  return foreignParts(value);
+  return plainDataProblems(value);
 }
 
 describe('§3 values: hostile inputs the fuzz found decode to plain data or a protocol error', () => {
@@ -473,5 +457,16 @@ describe('§3 values: hostile inputs the fuzz found decode to plain data or a pr
   it("a 0xc1 byte inside a value is a protocol error, not msgpackr's C1 marker object", () => {
     // [0xc1]
     expect(decodeHostile('91 c1')).toEqual([]);
+  });
+
+  // Found in issue 10: the walk that looked for the marker followed Object.keys(), which does not list an Error's cause or errors.
+  it("0xc1 as an Error's cause is a protocol error, not msgpackr's C1 marker object", () => {
+    // Error('', { cause: 0xc1 })
+    expect(decodeHostile('d4 65 00 93 a5 45 72 72 6f 72 a0 c1')).toEqual([]);
+  });
+
+  it("0xc1 inside AggregateError.errors is a protocol error, not msgpackr's C1 marker object", () => {
+    // AggregateError([0xc1], '')
+    expect(decodeHostile('d4 65 00 94 ae 41 67 67 72 65 67 61 74 65 45 72 72 6f 72 a0 d4 00 00 91 c1')).toEqual([]);
   });
 });
