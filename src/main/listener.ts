@@ -32,7 +32,7 @@ export interface ListenerEvents {
   /** Binding failed, or the server failed later; nothing is reported afterwards. */
   failed(error: DataSocketError): void;
   incoming(pending: PendingConnection): void;
-  /** An incoming connection failed before its verdict: handshake error, timeout, or the peer left. */
+  /** An incoming connection failed before its verdict: TLS or DataSocket handshake error, timeout, or the peer left. */
   refused(error: DataSocketError): void;
 }
 
@@ -66,6 +66,12 @@ export function listen(target: Target, options: ResolvedOptions, tlsOptions: tls
     }
     serveHandshake(socket, target, options, events);
   });
+  if (tlsOptions) {
+    // A client that fails the TLS handshake (or its timeout) never reaches serveHandshake: report it the same way.
+    server.on('tlsClientError', (error: Error) => {
+      if (!closed) events.refused(asDataSocketError(error, ErrorCode.PROTOCOL));
+    });
+  }
   server.on('error', async (error: NodeJS.ErrnoException) => {
     if (closed) return;
     if (!isBound && error.code === 'EADDRINUSE' && target.kind === 'local' && !retriedStale && isSocketFile(target.path)) {

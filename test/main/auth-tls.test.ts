@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { generate } from 'selfsigned';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DataSocket, ErrorCode } from '../../src/index.js';
+import { DataSocket, DataSocketError, ErrorCode } from '../../src/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { listenIn } from '../helpers/peer.js';
 import { listening, once, record, sleep, uniqueName, until } from '../helpers/sockets.js';
@@ -167,6 +167,32 @@ describe('§5 tls: TCP with a certificate the test generates', () => {
     const events = record(untrusting);
     await events.closed;
     expect(events.errors[0]!.code).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY|CERT/);
+  });
+
+  it("the listener side sees each failed TLS handshake as a 'clientError' with the TLS error's code, and keeps serving", async () => {
+    const listener = track(DataSocket.listen(() => true, '127.0.0.1', 0, { tls: { key, cert }, handshakeTimeoutMs: 500 }));
+    const failures: DataSocketError[] = [];
+    listener.on('clientError', (error) => failures.push(error));
+    await listening(listener);
+    const port = listener.address.port!;
+    // A client that speaks plain DataSocket, one that does not trust the certificate, one that says nothing.
+    for (const options of [{}, { tls: {} }]) {
+      const client = record(track(DataSocket.connect('localhost', port, options)));
+      await client.closed;
+      await until(() => failures.length === (options.tls ? 2 : 1));
+    }
+    const silent = net.connect(port, '127.0.0.1');
+    silent.on('error', () => {});
+    await until(() => failures.length === 3, 5_000);
+    silent.destroy();
+    for (const failure of failures) {
+      expect(failure).toBeInstanceOf(DataSocketError);
+      expect(failure.code).toMatch(/^(ERR_SSL_|ERR_TLS_|ECONNRESET$)/);
+    }
+    expect(failures[2]!.code).toBe('ERR_TLS_HANDSHAKE_TIMEOUT');
+    const good = track(DataSocket.connect('localhost', port, { tls: { ca: cert } }));
+    await once(good, 'connect');
+    expect(listener.state).toBe('listening');
   });
 
   it('unusable tls options throw ERR_DATASOCKET_INVALID_ARGUMENT at the call', () => {
