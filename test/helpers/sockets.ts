@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { DataSocket } from '../../src/index.js';
 import type { DataSocketError } from '../../src/shared/errors.js';
+import type { DataSocketCore } from '../../src/shared/socket-core.js';
 
 let counter = 0;
 
@@ -53,6 +54,19 @@ export function record(socket: DataSocket): { log: string[]; values: unknown[]; 
       resolveClosed();
     });
   return { log, values, errors, closed };
+}
+
+/** Records any DataSocket's events (Node's or a page's): `log` in order (`error:<code>` for errors; no `data`), `values` received. */
+export function observe(socket: DataSocketCore): { log: string[]; values: unknown[] } {
+  const log: string[] = [];
+  const values: unknown[] = [];
+  socket
+    .on('connect', () => log.push('connect'))
+    .on('listening', () => log.push('listening'))
+    .on('data', (value: unknown) => values.push(value))
+    .on('error', (error) => log.push(`error:${error.code}`))
+    .on('close', () => log.push('close'));
+  return { log, values };
 }
 
 /** A listener that accepts everything, bound and ready. */

@@ -18,7 +18,7 @@ import { BRIDGE_CHANNEL } from '../../src/shared/bridge-protocol.js';
 import type { DataSocketCore } from '../../src/shared/socket-core.js';
 import { FakeTab, ipcMain } from '../helpers/fake-electron.js';
 import { loadPreload, type PreloadOptions, type RendererDocument } from '../helpers/fake-renderer.js';
-import { sleep, tempDir, uniqueName, until } from '../helpers/sockets.js';
+import { observe, sleep, tempDir, uniqueName, until } from '../helpers/sockets.js';
 import { VALUE_CASES } from '../helpers/value-table.js';
 
 vi.mock('electron', async () => (await import('../helpers/fake-electron.js')).fakeElectron);
@@ -113,19 +113,6 @@ interface PageDataSocketClass {
   listen(acceptor: (connection: DataSocketCore) => boolean, name: string): DataSocketCore;
 }
 
-/** Records a socket's events: `log` in order (`error:<code>` for errors), `values` received. */
-function observe(socket: DataSocketCore): { log: string[]; values: unknown[] } {
-  const log: string[] = [];
-  const values: unknown[] = [];
-  socket
-    .on('connect', () => log.push('connect'))
-    .on('listening', () => log.push('listening'))
-    .on('data', (value: unknown) => values.push(value))
-    .on('error', (error) => log.push(`error:${error.code}`))
-    .on('close', () => log.push('close'));
-  return { log, values };
-}
-
 /** A Node listener in the test process that accepts everything; `accepted` holds its connections' recorders. */
 async function nodeListener() {
   const accepted: { socket: NodeDataSocket; log: string[]; values: unknown[] }[] = [];
@@ -216,14 +203,25 @@ describe('§6 the real preload in a sandboxed renderer carries every value betwe
   });
 });
 
+/** Counts the ports preloads hand to main from now on, until `stop()`. */
+function countPortsToMain(): { readonly count: number; stop(): void } {
+  let count = 0;
+  const seen = (): void => {
+    count++;
+  };
+  ipcMain.on(BRIDGE_CHANNEL, seen);
+  return {
+    get count() {
+      return count;
+    },
+    stop: () => ipcMain.removeListener(BRIDGE_CHANNEL, seen),
+  };
+}
+
 describe("§6 the preload's failure modes", () => {
   it('window.Net already defined, non-configurable: exposeDataSocket throws ERR_DATASOCKET_INVALID_ARGUMENT naming the cause, and main gets no port', async () => {
     install();
-    let portsToMain = 0;
-    const count = (): void => {
-      portsToMain++;
-    };
-    ipcMain.on(BRIDGE_CHANNEL, count);
+    const ports = countPortsToMain();
     try {
       const { document } = await openPage(undefined, {
         // What another preload's contextBridge.exposeInMainWorld('Net', …) leaves: read-only, non-configurable.
@@ -236,9 +234,9 @@ describe("§6 the preload's failure modes", () => {
       expect(error.message).toMatch(/window\.Net is already (taken|defined)/);
       expect(document.mainWorld.evaluate('window.Net')).toEqual({ theirs: true });
       await sleep(50);
-      expect(portsToMain).toBe(0);
+      expect(ports.count).toBe(0);
     } finally {
-      ipcMain.removeListener(BRIDGE_CHANNEL, count);
+      ports.stop();
     }
   });
 });
@@ -264,11 +262,7 @@ describe("§6 the built preload re-bundled by an app's bundler (esbuild, CommonJ
 
   it("keepNames: exposeDataSocket throws ERR_DATASOCKET_INVALID_ARGUMENT naming the helper '__name', and main gets no port", async () => {
     install();
-    let portsToMain = 0;
-    const count = (): void => {
-      portsToMain++;
-    };
-    ipcMain.on(BRIDGE_CHANNEL, count);
+    const ports = countPortsToMain();
     try {
       const { document, DataSocket } = await openPage(await appPreload({ keepNames: true }));
       const error = document.preloadError as { name: string; code: string; message: string };
@@ -278,9 +272,9 @@ describe("§6 the built preload re-bundled by an app's bundler (esbuild, CommonJ
       expect(error.message).toContain('__name is not defined');
       expect(DataSocket).toBeUndefined();
       await sleep(50);
-      expect(portsToMain).toBe(0);
+      expect(ports.count).toBe(0);
     } finally {
-      ipcMain.removeListener(BRIDGE_CHANNEL, count);
+      ports.stop();
     }
   });
 });

@@ -16,7 +16,7 @@ import { BRIDGE_CHANNEL, type ClientMessage, type HostMessage } from '../../../s
 import type { DataSocketCore } from '../../../src/shared/socket-core.js';
 import { HOST_ANSWER_GRACE_MS } from '../../../src/renderer/client.js';
 import { app, FakeTab, ipcMain, type FakePage, type FakeWebFrameMain } from '../../helpers/fake-electron.js';
-import { sleep, tempDir, uniqueName } from '../../helpers/sockets.js';
+import { observe, sleep, tempDir, uniqueName } from '../../helpers/sockets.js';
 
 vi.mock('electron', async () => (await import('../../helpers/fake-electron.js')).fakeElectron);
 
@@ -63,19 +63,6 @@ async function until(what: string, check: () => boolean, timeoutMs = 5_000): Pro
     if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await sleep(5);
   }
-}
-
-/** Records a socket's events: `log` in order (`error:<code>` for errors), `values` received. */
-function observe(socket: DataSocketCore): { log: string[]; values: unknown[] } {
-  const log: string[] = [];
-  const values: unknown[] = [];
-  socket
-    .on('connect', () => log.push('connect'))
-    .on('listening', () => log.push('listening'))
-    .on('data', (value: unknown) => values.push(value))
-    .on('error', (error) => log.push(`error:${error.code}`))
-    .on('close', () => log.push('close'));
-  return { log, values };
 }
 
 /** The host messages of kind `t` a page got. */
