@@ -80,9 +80,18 @@ function one(vector: Vector, key: string): string {
   return value;
 }
 
+/** Hex bytes separated by spaces; `xx*n` is the byte `xx` n times. */
 function bytes(text: string): Uint8Array {
-  if (!/^([0-9a-f]{2}( [0-9a-f]{2})*)?$/.test(text)) throw new Error(`not lowercase hex bytes separated by spaces: ${text}`);
-  return text === '' ? new Uint8Array(0) : Uint8Array.from(text.split(' '), (b) => parseInt(b, 16));
+  if (!/^([0-9a-f]{2}(\*[1-9][0-9]*)?( [0-9a-f]{2}(\*[1-9][0-9]*)?)*)?$/.test(text)) {
+    throw new Error(`not lowercase hex bytes (xx or xx*n) separated by spaces: ${text}`);
+  }
+  if (text === '') return new Uint8Array(0);
+  return Uint8Array.from(
+    text.split(' ').flatMap((token) => {
+      const [byte, times] = token.split('*');
+      return Array<number>(times === undefined ? 1 : Number(times)).fill(parseInt(byte!, 16));
+    }),
+  );
 }
 
 
@@ -104,11 +113,30 @@ const byPrefix = (prefix: string): Vector[] => vectors.filter((v) => v.id.starts
 // What each frame vector sends, and what must arrive.
 
 interface Sent {
-  /** The `value:` line of the vector, verbatim. */
+  /** The `value:` (or `refused:`, or `received:`) line of the vector, verbatim. */
   readonly source: string;
   readonly make: () => unknown;
   /** Checks the decoded value; by default it must equal `make()`, with the same prototype. */
   readonly check?: (received: unknown) => void;
+  /** A `refused:` line: send() refuses the value and writes nothing. */
+  readonly refused?: true;
+}
+
+/** A Uint8Array with an ArrayBuffer of its own, exactly its size, holding `values`. */
+function exactBytes(values: number[]): (received: unknown) => void {
+  return (received) => {
+    expect(Object.getPrototypeOf(received)).toBe(Uint8Array.prototype);
+    const bytes = received as Uint8Array;
+    expect([...bytes]).toEqual(values);
+    expect(bytes.byteOffset).toBe(0);
+    expect(bytes.buffer.byteLength).toBe(values.length);
+  };
+}
+
+function nested(depth: number): unknown {
+  let value: unknown = 0;
+  for (let i = 0; i < depth; i++) value = [value];
+  return value;
 }
 
 function arrivesAs(expected: unknown): (received: unknown) => void {
@@ -221,11 +249,11 @@ const FRAME_VECTORS: Readonly<Record<string, readonly Sent[]>> = {
       make: () => [new Uint8Array([9]), new Int16Array([1, -1]), new Uint8Array([7]).buffer, Buffer.from([1, 2])],
       check: (received) => {
         const [u8, i16, buffer, fromBuffer] = received as unknown[];
-        arrivesAs(new Uint8Array([9]))(u8);
+        exactBytes([9])(u8);
         arrivesAs(new Int16Array([1, -1]))(i16);
+        expect((i16 as Int16Array).buffer.byteLength).toBe(4);
         arrivesAs(new Uint8Array([7]).buffer)(buffer);
-        expect(fromBuffer).toBeInstanceOf(Uint8Array);
-        expect(Array.from(fromBuffer as Uint8Array)).toEqual([1, 2]);
+        exactBytes([1, 2])(fromBuffer);
       },
     },
   ],
@@ -246,6 +274,79 @@ const FRAME_VECTORS: Readonly<Record<string, readonly Sent[]>> = {
       },
     },
   ],
+  'frames-date-forms': [
+    simple('new Date(1)', () => new Date(1)),
+    simple('new Date(2 ** 32 * 1000)', () => new Date(2 ** 32 * 1000)),
+    simple('new Date(1.5e15)', () => new Date(1.5e15)),
+  ],
+  'frames-reference-ids': [
+    {
+      source: '[d, d] with d = new Date(0)',
+      make: () => {
+        const d = new Date(0);
+        return [d, d];
+      },
+      check: (received) => {
+        const [first, second] = received as [Date, Date];
+        expect(first).toStrictEqual(new Date(0));
+        expect(second).toBe(first);
+      },
+    },
+    {
+      source: '[s, [s]] with s = new Set([1])',
+      make: () => {
+        const set = new Set([1]);
+        return [set, [set]];
+      },
+      check: (received) => {
+        const [first, [second]] = received as [Set<number>, [Set<number>]];
+        expect(first).toStrictEqual(new Set([1]));
+        expect(second).toBe(first);
+      },
+    },
+  ],
+  'frames-error-fields': [
+    {
+      source: "Object.assign(new RangeError('out', { cause: 42 }), { code: 'E1' })",
+      make: () => Object.assign(new RangeError('out', { cause: 42 }), { code: 'E1' }),
+      check: (received) => {
+        expect(Object.getPrototypeOf(received)).toBe(RangeError.prototype);
+        expect((received as Error).message).toBe('out');
+        expect((received as Error).cause).toBe(42);
+        expect(Object.hasOwn(received as object, 'code')).toBe(false);
+      },
+    },
+  ],
+  'frames-single-use-records': [
+    simple("[{ [k]: 1 }, { [k]: 2 }] with k = 'a'.repeat(1021)", () => [{ ['a'.repeat(1021)]: 1 }, { ['a'.repeat(1021)]: 2 }]),
+    simple("{ [k]: 3 } with k = 'a'.repeat(1021)", () => ({ ['a'.repeat(1021)]: 3 })),
+  ],
+  'frames-refused-send-resets-records': [
+    simple('{ a: 1 }', () => ({ a: 1 })),
+    { source: '{ a: 1, f() {} }', make: () => ({ a: 1, f() {} }), refused: true },
+    simple('{ a: 2 }', () => ({ a: 2 })),
+    { source: '501 nested arrays around 0', make: () => nested(501), refused: true },
+    simple('{ a: 3 }', () => ({ a: 3 })),
+  ],
+};
+
+/** What the `received:` lines of each decode vector (§8.6) stand for. */
+const DECODE_VECTORS: Readonly<Record<string, readonly Sent[]>> = {
+  'decode-reserved-in-cause': [],
+  'decode-reserved-in-errors': [],
+  'decode-bundled-strings': [],
+  'decode-prefix-forms': [simple('new Set([1])', () => new Set([1])), simple('/a/g', () => /a/g)],
+  'decode-undefined-forms': [simple('undefined', () => undefined)],
+  'decode-empty-slot': [],
+  'decode-two-byte-record': [],
+  'decode-key-list-kept': [
+    simple("{ [k]: 1 } with k = 'a'.repeat(1020)", () => ({ ['a'.repeat(1020)]: 1 })),
+    simple("{ [k]: 2 } with k = 'a'.repeat(1020)", () => ({ ['a'.repeat(1020)]: 2 })),
+  ],
+  'decode-key-list-single-use': [simple("{ [k]: 1 } with k = 'a'.repeat(1021)", () => ({ ['a'.repeat(1021)]: 1 }))],
+  'decode-nesting-500': [simple('500 nested arrays around 0', () => nested(500))],
+  'decode-nesting-501': [],
+  'decode-invalid-utf8': [simple("'a\\ufffdb'", () => 'a\ufffdb')],
 };
 
 /** Every vector PROTOCOL.md must carry, in the order it carries them. */
@@ -285,22 +386,43 @@ const EXPECTED_IDS = [
   'frames-nested-binary',
   'frames-binary-kinds',
   'frame-proto-key',
+  'frames-date-forms',
+  'frames-reference-ids',
+  'frames-error-fields',
+  'frames-single-use-records',
+  'frames-refused-send-resets-records',
+  'decode-reserved-in-cause',
+  'decode-reserved-in-errors',
+  'decode-bundled-strings',
+  'decode-prefix-forms',
+  'decode-undefined-forms',
+  'decode-empty-slot',
+  'decode-two-byte-record',
+  'decode-key-list-kept',
+  'decode-key-list-single-use',
+  'decode-nesting-500',
+  'decode-nesting-501',
+  'decode-invalid-utf8',
 ];
 
 const UNLIMITED = { maxFrameBytes: 2 ** 32 - 1, budget: Number.MAX_SAFE_INTEGER };
 
 /** The (value, frame) pairs of a frame vector, checked against the table above. */
-function framePairs(vector: Vector): { sent: Sent; frame: Uint8Array }[] {
-  const sources = all(vector, 'value');
-  const frames = all(vector, 'frame').map(bytes);
+/** The values of a frame vector, each with its frame (null for a `refused:` one), checked against the table above. */
+function framePairs(vector: Vector): { sent: Sent; frame: Uint8Array | null }[] {
+  const lines = vector.fields.filter((f) => f.key === 'value' || f.key === 'refused' || f.key === 'frame');
   const table = FRAME_VECTORS[vector.id];
   if (table === undefined) throw new Error(`this test has no values for vector ${vector.id}`);
-  expect(sources, `the value: lines of ${vector.id}`).toEqual(table.map((s) => s.source));
-  expect(frames, `one frame: per value: in ${vector.id}`).toHaveLength(sources.length);
-  // A value line must come right before its frame line.
-  const keys = vector.fields.filter((f) => f.key === 'value' || f.key === 'frame').map((f) => f.key);
-  expect(keys).toEqual(sources.flatMap(() => ['value', 'frame']));
-  return table.map((sent, i) => ({ sent, frame: frames[i]! }));
+  // Each value line comes right before its frame line; a refused line has none.
+  expect(
+    lines.map((f) => f.key),
+    `the lines of ${vector.id}`,
+  ).toEqual(table.flatMap((sent) => (sent.refused ? ['refused'] : ['value', 'frame'])));
+  const sources = lines.filter((f) => f.key !== 'frame').map((f) => f.value);
+  expect(sources, `the value: and refused: lines of ${vector.id}`).toEqual(table.map((s) => s.source));
+  const frames = all(vector, 'frame').map(bytes);
+  let next = 0;
+  return table.map((sent) => ({ sent, frame: sent.refused ? null : frames[next++]! }));
 }
 
 /** Reads a byte stream `chunk` bytes at a time, as a connection does; returns each frame's kind and body. */
@@ -408,12 +530,46 @@ function converse(options: {
 describe('§3 values: every frame PROTOCOL.md documents decodes back to its value', () => {
   for (const vector of byPrefix('frame').filter((v) => v.id !== 'frame-end')) {
     it(`decodes the frames of ${vector.id}, whole or one byte at a time`, () => {
-      const pairs = framePairs(vector);
-      const stream = concat(pairs.map((p) => p.frame));
+      const pairs = framePairs(vector).filter((p) => p.frame !== null);
+      const stream = concat(pairs.map((p) => p.frame!));
       for (const chunk of [stream.length, 1]) {
         const received = decodeStream(stream, chunk);
         expect(received).toHaveLength(pairs.length);
         pairs.forEach(({ sent }, i) => (sent.check ?? arrivesAs(sent.make()))(received[i]));
+      }
+    });
+  }
+});
+
+describe('§5.3–§5.5 decoding rules: every decode vector of PROTOCOL.md ends as documented', () => {
+  for (const vector of byPrefix('decode-')) {
+    it(`decodes ${vector.id} and ends in ${optional(vector, 'result')}`, () => {
+      const frames = all(vector, 'frame').map(bytes);
+      const received = all(vector, 'received');
+      const result = one(vector, 'result');
+      const table = DECODE_VECTORS[vector.id];
+      if (table === undefined) throw new Error(`this test has no values for vector ${vector.id}`);
+      expect(received, `the received: lines of ${vector.id}`).toEqual(table.map((s) => s.source));
+      expect(received).toHaveLength(result === 'values' ? frames.length : frames.length - 1);
+      // Each frame whole, then the whole stream one byte at a time.
+      const stream = concat(frames);
+      for (const chunks of [frames, Array.from(stream, (b) => Uint8Array.of(b))]) {
+        const decoder = new ValueDecoder();
+        let outcome = 'values';
+        const values: unknown[] = [];
+        const reader = new FrameReader(64 * 1024 * 1024, (kind, source, start, end, owned) => values.push(decoder.decode(kind, source, start, end, owned)));
+        for (const chunk of chunks) {
+          try {
+            reader.push(chunk);
+          } catch (error) {
+            outcome = codeOf(error);
+            break;
+          }
+        }
+        expect(outcome).toBe(result);
+        expect(reader.midFrame).toBe(false);
+        expect(values).toHaveLength(received.length);
+        table.forEach((sent, i) => (sent.check ?? arrivesAs(sent.make()))(values[i]));
       }
     });
   }
@@ -427,12 +583,13 @@ describe('§4 wire protocol: PROTOCOL.md documents the bytes the code writes and
   it('has no vector block this test cannot read', () => {
     const markdown = readFileSync(PROTOCOL_MD, 'utf8');
     expect(markdown.match(/^```vector/gm) ?? []).toHaveLength(EXPECTED_IDS.length);
-    expect(vectors).toHaveLength(35);
+    expect(vectors).toHaveLength(52);
   });
 
   it('has a value table entry for every frame vector and none for vectors it lacks', () => {
     const frameIds = vectors.filter((v) => v.id.startsWith('frame') && v.id !== 'frame-end').map((v) => v.id);
     expect(Object.keys(FRAME_VECTORS).sort()).toEqual(frameIds.sort());
+    expect(Object.keys(DECODE_VECTORS).sort()).toEqual(byPrefix('decode-').map((v) => v.id).sort());
   });
 
   for (const vector of byPrefix('hello-')) {
@@ -497,6 +654,11 @@ describe('§4 wire protocol: PROTOCOL.md documents the bytes the code writes and
       const encoder = new ValueEncoder();
       for (const { sent, frame } of framePairs(vector)) {
         const writer = new FrameWriter();
+        if (frame === null) {
+          expect(() => encoder.encode(sent.make(), writer, UNLIMITED), sent.source).toThrow(expect.objectContaining({ code: ErrorCode.UNSERIALIZABLE }));
+          expect(writer.pendingBytes).toBe(0);
+          continue;
+        }
         const size = encoder.encode(sent.make(), writer, UNLIMITED);
         expect(hex(concat(writer.take().chunks)), sent.source).toBe(hex(frame));
         expect(size).toBe(frame.length);
@@ -513,7 +675,7 @@ describe('§4 wire protocol: PROTOCOL.md documents the bytes the code writes and
   });
 
   it('announces in every frame header the length of the body that follows it', () => {
-    for (const vector of byPrefix('frame')) {
+    for (const vector of [...byPrefix('frame'), ...byPrefix('decode-')]) {
       for (const frame of all(vector, 'frame').map(bytes)) {
         const [read] = readFrames(frame, frame.length);
         expect(read!.body.length + 5).toBe(frame.length);
