@@ -198,8 +198,8 @@ function packrFor(records: SentRecords): Packr {
 const UNPACKR = new Unpackr({ ...codecOptions(), copyBuffers: true });
 const IDLE_TABLE = new ReceivedRecords().structures;
 const NEUTRAL_BODY = Uint8Array.of(0xc0);
-/** After a body whose buffer is larger than this, msgpackr's view of it is dropped at once. */
-const RELEASE_SOURCE_BYTES = 64 * 1024;
+/** After a body larger than this (it has a buffer of its own), msgpackr's view of it is dropped at once. */
+const RELEASE_BODY_BYTES = 64 * 1024;
 
 function lend(structures: unknown): void {
   (UNPACKR as unknown as { structures: unknown }).structures = structures;
@@ -260,7 +260,7 @@ export class ValueDecoder {
       lend(IDLE_TABLE);
     }
     records.endFrame(scanned);
-    if (source.buffer.byteLength > RELEASE_SOURCE_BYTES) releaseDecoderMemory();
+    if (length > RELEASE_BODY_BYTES) releaseDecoderMemory();
     return value;
   }
 }

@@ -15,8 +15,8 @@ export const SLOT_EMPTY = -1;
 /** A slot defined in this frame by a single-use key list: a reference to it is a protocol error. */
 export const SLOT_SINGLE_USE = -2;
 
-/** Values still to read at each nesting level; [0] is the top level. */
-const pending = new Float64Array(MAX_NESTING + 1);
+/** For each open container, the values its parent still has to read after it. */
+const outer = new Float64Array(MAX_NESTING + 1);
 
 const TRUNCATED = 'the value runs past the end of the frame';
 
@@ -32,8 +32,11 @@ function hex(byte: number): string {
   return `0x${byte.toString(16).padStart(2, '0')}`;
 }
 
-/** Sizes of what follows the fixed-size scalar tokens (floats, ints). */
-const SCALAR_BYTES: Readonly<Record<number, number>> = { 0xca: 4, 0xcb: 8, 0xcc: 1, 0xcd: 2, 0xce: 4, 0xcf: 8, 0xd0: 1, 0xd1: 2, 0xd2: 4, 0xd3: 8 };
+/** By token byte: the size of what follows a fixed-size scalar (floats, ints), 0 for any other token. */
+const SCALAR_BYTES = new Uint8Array(256);
+for (const [token, size] of [[0xca, 4], [0xcb, 8], [0xcc, 1], [0xcd, 2], [0xce, 4], [0xcf, 8], [0xd0, 1], [0xd1, 2], [0xd2, 4], [0xd3, 8]] as const) {
+  SCALAR_BYTES[token] = size;
+}
 const FIXEXT_BYTES: Readonly<Record<number, number>> = { 0xd4: 1, 0xd5: 2, 0xd6: 4, 0xd7: 8, 0xd8: 16 };
 
 /** Where one extension's data starts and ends, and its type; `fixext1` for the `d4` form. */
@@ -75,7 +78,7 @@ function skipKey(bytes: Uint8Array, p: number, end: number): number {
   let next: number;
   if (b < 0x40 || b >= 0xe0 || b === 0xc0 || b === 0xc2 || b === 0xc3) next = p;
   else if (b >= 0xa0 && b < 0xc0) next = p + (b & 0x1f);
-  else if (SCALAR_BYTES[b] !== undefined) next = p + SCALAR_BYTES[b]!;
+  else if (SCALAR_BYTES[b] !== 0) next = p + SCALAR_BYTES[b]!;
   else if (b === 0xd9) next = p + 1 + (p < end ? bytes[p]! : 0);
   else if (b === 0xda) next = p + 2 + (p + 2 <= end ? u16(bytes, p) : 0);
   else if (b === 0xdb) next = p + 4 + (p + 4 <= end ? u32(bytes, p) : 0);
@@ -156,14 +159,17 @@ function readKeyList(bytes: Uint8Array, p: number, end: number): KeyList | strin
 export function scanValue(bytes: Uint8Array, start: number, end: number, slots: Int32Array): string | null {
   if (listsById.size !== 0) listsById.clear();
   let p = start;
+  /** Open containers around the next value. */
   let level = 0;
-  pending[0] = 1;
+  /** Values still to read at this level. */
+  let remaining = 1;
   for (;;) {
-    while (pending[level] === 0) {
+    if (remaining === 0) {
       if (level === 0) return p === end ? null : `${end - p} bytes follow the value`;
-      level--;
+      remaining = outer[--level]!;
+      continue;
     }
-    pending[level] = pending[level]! - 1;
+    remaining--;
     if (p >= end) return TRUNCATED;
     const b = bytes[p++]!;
     /** The number of values of a container that starts here; -1 for anything else. */
@@ -184,7 +190,7 @@ export function scanValue(bytes: Uint8Array, start: number, end: number, slots: 
       continue;
     } else if (b === 0xc1) {
       return 'the reserved byte 0xc1 stands where a value should be';
-    } else if (SCALAR_BYTES[b] !== undefined) {
+    } else if (SCALAR_BYTES[b] !== 0) {
       p += SCALAR_BYTES[b]!;
     } else if (b >= 0xc4 && b <= 0xc6) {
       // bin 8/16/32
@@ -226,7 +232,7 @@ export function scanValue(bytes: Uint8Array, start: number, end: number, slots: 
             break;
           case ExtType.ID:
             // A prefix: the next value is the one that gets the id.
-            pending[level] = pending[level]! + 1;
+            remaining++;
             break;
           case ExtType.UNDEFINED:
             if (!ext.fixext1) return 'undefined (extension 0x00) is written d4 00 00';
@@ -235,7 +241,7 @@ export function scanValue(bytes: Uint8Array, start: number, end: number, slots: 
           case ExtType.SET:
           case ExtType.REGEXP:
             if (!ext.fixext1) return `extension ${hex(ext.type)} is a prefix, written d4 ${ext.type.toString(16)} 00`;
-            pending[level] = pending[level]! + 1;
+            remaining++;
             break;
           default:
             return `extension type ${hex(ext.type)}${isFixedFormRecord(b, ext.type) ? ' in this form' : ''} is not part of the protocol`;
@@ -245,7 +251,10 @@ export function scanValue(bytes: Uint8Array, start: number, end: number, slots: 
     if (open >= 0) {
       if (level === MAX_NESTING) return `the value nests deeper than ${MAX_NESTING} levels`;
       if (open > end - p) return TRUNCATED;
-      if (open > 0) pending[++level] = open;
+      if (open > 0) {
+        outer[level++] = remaining;
+        remaining = open;
+      }
     } else if (p > end) {
       return TRUNCATED;
     }
