@@ -96,6 +96,8 @@ export class ReceivedRecords {
     for (const slot of replaced) {
       const value = this.structures[slot]!;
       if (isPlaceholder(value, slot)) continue;
+      // A d5 72 definition that a later definition of the same frame replaced is not seen
+      // here; it only read its own object (a scanned frame refuses every d5 72).
       if (value.highByte !== undefined) {
         throw new DataSocketError(ErrorCode.PROTOCOL, 'the peer sent a two-byte record definition (d5 72), which is not part of version 1');
       }

@@ -101,6 +101,20 @@ describe('§3 unserializable values throw ERR_DATASOCKET_UNSERIALIZABLE and send
     });
   }
 
+  it('refuses a send() made while the same socket encodes a value (from a getter), and stays usable', () => {
+    const p = pipe();
+    p.send({ before: 1 });
+    const reentrant = {
+      get value(): number {
+        p.send({ inner: true });
+        return 1;
+      },
+    };
+    expectCode(() => p.send(reentrant), ErrorCode.UNSERIALIZABLE);
+    p.send({ after: 2 });
+    expect(p.deliver()).toStrictEqual([{ before: 1 }, { after: 2 }]);
+  });
+
   it('keeps the stream decodable after a failure that defined new record shapes', () => {
     const p = pipe();
     p.send({ a: 1, b: 2 });
