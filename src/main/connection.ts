@@ -4,7 +4,6 @@
  * turns every way a socket can end into exactly one report.
  */
 import type net from 'node:net';
-import { releaseDecoderMemory } from '../shared/codec.js';
 import { asDataSocketError, ErrorCode, type DataSocketError } from '../shared/errors.js';
 import type { Carrier } from '../shared/socket-core.js';
 
@@ -86,8 +85,6 @@ export class Connection implements Carrier {
     // Keep swallowing late errors: an unhandled 'error' would crash the process.
     socket.off('error', this.#onError);
     socket.on('error', ignore);
-    // msgpackr keeps a view of the last body it decoded, which may be this connection's.
-    releaseDecoderMemory();
   }
 
   readonly #onData = (chunk: Buffer): void => {

@@ -198,21 +198,28 @@ function packrFor(records: SentRecords): Packr {
 const UNPACKR = new Unpackr({ ...codecOptions(), copyBuffers: true });
 const IDLE_TABLE = new ReceivedRecords().structures;
 const NEUTRAL_BODY = Uint8Array.of(0xc0);
-/** After a body larger than this (it has a buffer of its own), msgpackr's view of it is dropped at once. */
-const RELEASE_BODY_BYTES = 64 * 1024;
 
 function lend(structures: unknown): void {
   (UNPACKR as unknown as { structures: unknown }).structures = structures;
 }
 lend(IDLE_TABLE);
 
+let releaseScheduled = false;
+
 /**
- * Drops what msgpackr still holds of the last body it decoded (a view of its
- * bytes, the strings it extracted from it) by decoding a one-byte body. Called
- * after large bodies, and when a connection closes, so that nothing of a closed
- * connection stays reachable.
+ * msgpackr keeps, in module state, a view of the last body it decoded and the
+ * strings it extracted from it: once the frames of this turn are decoded, a
+ * one-byte body takes their place, so that nothing of a connection (a read buffer,
+ * a 64 MiB body) stays reachable after its values were delivered.
  */
-export function releaseDecoderMemory(): void {
+function scheduleRelease(): void {
+  if (releaseScheduled) return;
+  releaseScheduled = true;
+  queueMicrotask(release);
+}
+
+function release(): void {
+  releaseScheduled = false;
   UNPACKR.unpack(NEUTRAL_BODY);
 }
 
@@ -258,9 +265,9 @@ export class ValueDecoder {
       });
     } finally {
       lend(IDLE_TABLE);
+      scheduleRelease();
     }
     records.endFrame(scanned);
-    if (length > RELEASE_BODY_BYTES) releaseDecoderMemory();
     return value;
   }
 }
