@@ -82,7 +82,7 @@ class Rng {
   }
 }
 
-const SALTS = { handshake: 0x48534b, frames: 0x46524d, socket: 0x534f43 } as const;
+const SALTS = { handshake: 0x48534b, frames: 0x46524d, socket: 0x534f43, server: 0x535256, session: 0x534553 } as const;
 
 /** The generator of case `index` of kind `kind` for `seed`. */
 function caseRng(seed: number, kind: keyof typeof SALTS, index: number): Rng {
@@ -669,6 +669,9 @@ function hostileValue(rng: Rng, out: ByteSink, depth: number): void {
         timestamp: 2,
         bigintExt: 2,
         deep: 2,
+        nearLimit: 2,
+        bigKeyList: 2,
+        keyListPointer: 1,
         bundle: 1,
         reserved: 1,
       });
@@ -798,6 +801,32 @@ function hostileValue(rng: Rng, out: ByteSink, depth: number): void {
       const times = rng.pick([100, 1000, 10_000, 30_000]);
       for (let i = 0; i < times; i++) out.byte(...unit);
       out.byte(0xc0);
+      return;
+    }
+    case 'nearLimit': {
+      // Nesting right around MAX_NESTING (500): arrays, maps, one record referenced again and again, Sets.
+      const levels = 495 + rng.int(11);
+      const unit = rng.pick([[0x91], [0x81, 0x01], [0x40], [0xd4, 0x73, 0x00, 0x91]]);
+      if (unit[0] === 0x40) out.byte(0xd4, 0x72, 0x40, 0x91, 0xa1, 0x61);
+      for (let i = unit[0] === 0x40 ? 1 : 0; i < levels; i++) out.byte(...unit);
+      out.byte(0xc0);
+      return;
+    }
+    case 'bigKeyList': {
+      // A key list around RECORD_KEEP_BYTES (1024), used once or referenced again.
+      const slot = 0x40 + rng.int(64);
+      const keyBytes = 1014 + rng.int(20);
+      out.byte(0xd4, 0x72, slot, 0x91, 0xda).u16(keyBytes);
+      out.raw(new Uint8Array(keyBytes).fill(0x61 + rng.int(26)));
+      out.byte(0xc0);
+      if (rng.chance(0.5)) out.byte(slot, 0xc0);
+      return;
+    }
+    case 'keyListPointer': {
+      // A key list given as a pointer (d6 70 <id>), to a tagged key list or to anything else.
+      if (rng.chance(0.5)) out.byte(0xd4, 0x72, 0x40, 0xd6, 0x69).u32(1).byte(0x91, 0xa1, 0x61, 0x01);
+      out.byte(0xd4, 0x72, 0x41, 0xd6, 0x70).u32(rng.chance(0.7) ? 1 : rng.u32());
+      out.byte(0x02);
       return;
     }
     case 'bundle':
@@ -1048,4 +1077,63 @@ export function connectionPlan(seed: number, index: number): ConnectionPlan {
       return { kind: 'frames', target, nonce, stream: f.stream, cuts: f.cuts.length > 64 ? [] : f.cuts };
     }
   }
+}
+
+// ---------------------------------------------------------------------------
+// (d) Hostile listeners, for a DataSocket client.
+
+/** What a hostile listener writes to a DataSocket client that connects to it. */
+export interface ServerPlan {
+  readonly kind: 'garbage' | 'bad-hello' | 'verdict' | 'frames';
+  /** Everything it writes, cut at `cuts`. */
+  readonly bytes: Uint8Array;
+  readonly cuts: readonly number[];
+  /** Whether it ends the connection after writing (else it waits for the client to). */
+  readonly hangUp: boolean;
+}
+
+/** Generates hostile listener `index` of `seed`. */
+export function serverPlan(seed: number, index: number): ServerPlan {
+  const rng = caseRng(seed, 'server', index);
+  const hello = encodeHello(0x02, rng.bytes(16));
+  const kind = rng.weighted({ garbage: 15, 'bad-hello': 15, verdict: 15, frames: 55 });
+  let bytes: Uint8Array;
+  switch (kind) {
+    case 'garbage':
+      bytes = rng.chance(0.5) ? rng.bytes(rng.int(64)) : handshakeInput(seed, 3_000_000 + index).stream;
+      break;
+    case 'bad-hello': {
+      const field = rng.pick([4, 5, 6, 7]);
+      hello[field] = field === 6 ? rng.pick([0x00, 0x01, 0x03, 0x06, 0x80]) : rng.pick([0, 2, 0xff].filter((b) => b !== hello[field]));
+      bytes = concat([hello, Uint8Array.of(0x56, 0x00)]);
+      break;
+    }
+    case 'verdict':
+      bytes = concat([hello, rng.chance(0.5) ? Uint8Array.of(0x56, rng.int(8)) : rng.bytes(1 + rng.int(4))]);
+      break;
+    default:
+      bytes = concat([hello, Uint8Array.of(0x56, 0x00), frameInput(seed, 4_000_000 + index).stream]);
+  }
+  return { kind, bytes, cuts: bytes.length > 4096 ? [] : randomCuts(rng, bytes.length), hangUp: rng.chance(0.5) };
+}
+
+// ---------------------------------------------------------------------------
+// (e) Real sessions, captured and mutated.
+
+/** The values a real client sends in captured session `index` of `seed` (see fuzz-campaign.ts). */
+export function sessionValues(seed: number, index: number): unknown[] {
+  const rng = caseRng(seed, 'session', index);
+  return Array.from({ length: 1 + rng.int(40) }, () => randomValue(rng));
+}
+
+/** Hostile session `index`: one of the captured `sessions` (every byte a client wrote, HELLO to END), mutated, possibly spliced with another. */
+export function mutatedSession(seed: number, index: number, sessions: readonly Uint8Array[]): { bytes: Uint8Array; cuts: readonly number[] } {
+  const rng = caseRng(seed, 'session', 1_000_000 + index);
+  let bytes = rng.pick(sessions);
+  if (rng.chance(0.2)) {
+    const other = rng.pick(sessions);
+    bytes = concat([bytes.subarray(0, rng.int(bytes.length + 1)), other.subarray(rng.int(other.length + 1))]);
+  }
+  bytes = mutate(rng, bytes);
+  return { bytes, cuts: bytes.length > 4096 ? [] : randomCuts(rng, bytes.length) };
 }

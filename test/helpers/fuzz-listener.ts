@@ -21,11 +21,13 @@ export interface ListenerStats {
   listenerErrors: string[];
   listenersClosed: number;
   rss: number;
+  /** The heap after a full garbage collection (when run with --expose-gc), else as it is. */
+  heapUsed: number;
 }
 
 export type ListenerMessage = { readonly ready: true } | { readonly stats: ListenerStats } | { readonly uncaught: string };
 
-const stats: ListenerStats = { accepted: 0, values: 0, connectionErrors: {}, echoFailures: {}, listenerErrors: [], listenersClosed: 0, rss: 0 };
+const stats: ListenerStats = { accepted: 0, values: 0, connectionErrors: {}, echoFailures: {}, listenerErrors: [], listenersClosed: 0, rss: 0, heapUsed: 0 };
 
 function count(table: Record<string, number>, key: string): void {
   table[key] = (table[key] ?? 0) + 1;
@@ -64,7 +66,9 @@ process.on('uncaughtException', (error) => {
 });
 process.on('message', (message) => {
   if (message !== 'stats') return;
+  (globalThis as { gc?: () => void }).gc?.();
   stats.rss = process.memoryUsage.rss();
+  stats.heapUsed = process.memoryUsage().heapUsed;
   process.send!({ stats } satisfies ListenerMessage);
 });
 process.on('disconnect', () => process.exit(0));
