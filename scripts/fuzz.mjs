@@ -1,7 +1,7 @@
 /**
  * `npm run fuzz [-- --inputs=<n> --seed=<n> --state=<file> --fresh]`: the long,
  * seeded and resumable fuzz campaign (test/helpers/fuzz-campaign.ts, run with
- * tsx). Not part of `npm test`, which runs a fast slice (test/main/fuzz.test.ts).
+ * tsx). Not part of `npm test`, which runs a fast slice (test/main/socket/fuzz.test.ts).
  * Interrupt it at any time: run it again with the same --seed to resume.
  */
 import { spawn } from 'node:child_process';

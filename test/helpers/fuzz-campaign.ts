@@ -1,6 +1,6 @@
 /**
  * The long fuzz campaign behind `npm run fuzz` (scripts/fuzz.mjs starts it; the
- * fast slice in npm test is test/main/fuzz.test.ts). Seeded and resumable: it
+ * fast slice in npm test is test/main/socket/fuzz.test.ts). Seeded and resumable: it
  * runs rounds of
  *   - hostile frame streams and handshakes, decoded in a watched child process;
  *   - hostile listeners against DataSocket clients, over real sockets;

@@ -1,5 +1,5 @@
 /**
- * What test/main/fuzz.test.ts (a fast slice) and scripts/fuzz.mjs (the long,
+ * What test/main/socket/fuzz.test.ts (a fast slice) and scripts/fuzz.mjs (the long,
  * resumable campaign, test/helpers/fuzz-campaign.ts) share: fuzz loops run in a
  * watched child process, hostile clients over real sockets, and the listener
  * process they attack.
@@ -7,7 +7,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { authProof } from '../../src/main/handshake.js';
+import { authProof } from '../../src/main/socket/handshake.js';
 import { encodeHello, MAGIC } from '../../src/shared/protocol.js';
 import { concat } from './bytes.js';
 import { frameInput, handshakeInput, hex, LISTENER_TOKEN, serverPlan, split, type ConnectionPlan } from './fuzz-inputs.js';

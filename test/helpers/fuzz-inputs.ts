@@ -1,5 +1,5 @@
 /**
- * Seeded hostile inputs for test/main/fuzz.test.ts, and the checks of what the
+ * Seeded hostile inputs for test/main/socket/fuzz.test.ts, and the checks of what the
  * code must do with them. Everything here is pure and synchronous: the same
  * (seed, index) always gives the same bytes, in the test process (to print a
  * failing case) and in the child process that runs the loop (see fuzz-runner.ts).
@@ -10,7 +10,7 @@ import { FrameReader, FrameWriter } from '../../src/shared/frames.js';
 import { DEFAULTS } from '../../src/shared/options.js';
 import { encodeHello, encodeVerdict, FrameKind, MAGIC, writeFrameHeader } from '../../src/shared/protocol.js';
 import { DataSocketCore } from '../../src/shared/socket-core.js';
-import { authProof, Handshake } from '../../src/main/handshake.js';
+import { authProof, Handshake } from '../../src/main/socket/handshake.js';
 import { concat, hex } from './bytes.js';
 
 export { hex };

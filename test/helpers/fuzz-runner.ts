@@ -1,5 +1,5 @@
 /**
- * The fuzz loop, run in a child process by test/main/fuzz.test.ts so that a
+ * The fuzz loop, run in a child process by test/main/socket/fuzz.test.ts so that a
  * crash (even a native one), a hang or a memory blow-up in the code under test
  * is seen by the parent instead of taking the test runner down.
  *

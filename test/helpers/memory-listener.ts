@@ -1,5 +1,5 @@
 /**
- * A listener process for test/main/decoder-memory.test.ts, run with a small heap
+ * A listener process for test/main/socket/decoder-memory.test.ts, run with a small heap
  * (--max-old-space-size) and --expose-gc: it accepts everyone, drops every value
  * it receives (answering 'ping' with 'pong'), and reports on request its heap
  * after a full garbage collection and what its connections went through.

@@ -8,7 +8,7 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { authProof, Handshake } from '../../src/main/handshake.js';
+import { authProof, Handshake } from '../../src/main/socket/handshake.js';
 import { ValueDecoder, ValueEncoder } from '../../src/shared/codec.js';
 import { DataSocketError, ErrorCode } from '../../src/shared/errors.js';
 import { FrameReader, FrameWriter } from '../../src/shared/frames.js';

@@ -13,10 +13,10 @@ import { FRAME_HEADER_BYTES, FrameKind, writeFrameHeader } from '../../shared/pr
 import { decideWithin } from '../../shared/decide.js';
 import type { ClientMessage, HostMessage, WireAddress, WireOptions } from '../../shared/bridge-protocol.js';
 import { clientMessageSchema } from './bridge-schema.js';
-import { Connection } from '../connection.js';
-import { dial, type Dialing } from '../dial.js';
-import { addressOf, resolveTarget, type Target } from '../endpoint.js';
-import { listen, type Listening, type PendingConnection } from '../listener.js';
+import { Connection } from '../socket/connection.js';
+import { dial, type Dialing } from '../socket/dial.js';
+import { addressOf, resolveTarget, type Target } from '../socket/endpoint.js';
+import { listen, type Listening, type PendingConnection } from '../socket/listener.js';
 import type { SocketPolicy, SocketRequest } from './policy.js';
 
 /** Limits per page. */

@@ -2,7 +2,7 @@
  * Which sockets a page may open. The main process decides, per request; the
  * default allows local sockets, and TCP only on loopback.
  */
-import { isLoopbackHost } from '../endpoint.js';
+import { isLoopbackHost } from '../socket/endpoint.js';
 
 /** One request from a page, as the policy sees it. */
 export interface SocketRequest {

@@ -10,7 +10,7 @@ import { DataSocketError, ErrorCode } from '../../shared/errors.js';
 import { HELP, parseCliArgs, USAGE, UsageError, type CliCommand } from './cli-args.js';
 import { addressText, errorText, exit, printValue, readValues, status } from './cli-io.js';
 import { parseValue } from './cli-json.js';
-import { DataSocket, type ConnectOptions, type ListenOptions } from '../data-socket.js';
+import { DataSocket, type ConnectOptions, type ListenOptions } from '../socket/data-socket.js';
 
 /** A running command, as far as the process around it needs to know. */
 interface Session {

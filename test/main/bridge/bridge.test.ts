@@ -370,7 +370,7 @@ describe('§6 data path: main relays bytes and never decodes a page payload', ()
   it('the bytes a page sends reach the peer exactly as the page encoded them', async () => {
     // A raw listener: it runs the real handshake, then keeps every byte it receives.
     const net = await import('node:net');
-    const { Handshake } = await import('../../../src/main/handshake.js');
+    const { Handshake } = await import('../../../src/main/socket/handshake.js');
     const received: Buffer[] = [];
     let accepted = false;
     const server = net.createServer((socket) => {

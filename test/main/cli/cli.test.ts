@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate } from 'selfsigned';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { socketDirectory } from '../../../src/main/endpoint.js';
+import { socketDirectory } from '../../../src/main/socket/endpoint.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const CLI = path.join(ROOT, 'dist/main/cli/cli.js');

@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { DataSocketError, ErrorCode, invalidArgument } from '../shared/errors.js';
-import { checkLocalName, type Endpoint } from '../shared/options.js';
+import { DataSocketError, ErrorCode, invalidArgument } from '../../shared/errors.js';
+import { checkLocalName, type Endpoint } from '../../shared/options.js';
 
 /** A resolved endpoint: a local socket path (or pipe name), or a TCP host and port. */
 export type Target =

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DataSocket, DataSocketError, ErrorCode } from '../../src/index.js';
-import { useCleanup } from '../helpers/cleanup.js';
-import { listening, once, record, sleep, uniqueName, until } from '../helpers/sockets.js';
+import { DataSocket, DataSocketError, ErrorCode } from '../../../src/index.js';
+import { useCleanup } from '../../helpers/cleanup.js';
+import { listening, once, record, sleep, uniqueName, until } from '../../helpers/sockets.js';
 
 const { track } = useCleanup();
 
@@ -494,7 +494,7 @@ describe('§2 close', () => {
 
   it('the peer closing without END (its process gone) reads as ECONNRESET then close', async () => {
     const net = await import('node:net');
-    const { Handshake } = await import('../../src/main/handshake.js');
+    const { Handshake } = await import('../../../src/main/socket/handshake.js');
     let resolveAccepted!: (c: DataSocket) => void;
     const accepted = new Promise<DataSocket>((resolve) => (resolveAccepted = resolve));
     const listener = accepting(uniqueName(), resolveAccepted);

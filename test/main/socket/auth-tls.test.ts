@@ -1,10 +1,10 @@
 import net from 'node:net';
 import { generate } from 'selfsigned';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DataSocket, DataSocketError, ErrorCode } from '../../src/index.js';
-import { useCleanup } from '../helpers/cleanup.js';
-import { listenIn } from '../helpers/peer.js';
-import { listening, once, record, sleep, uniqueName, until } from '../helpers/sockets.js';
+import { DataSocket, DataSocketError, ErrorCode } from '../../../src/index.js';
+import { useCleanup } from '../../helpers/cleanup.js';
+import { listenIn } from '../../helpers/peer.js';
+import { listening, once, record, sleep, uniqueName, until } from '../../helpers/sockets.js';
 
 const { track, spawn } = useCleanup();
 

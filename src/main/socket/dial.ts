@@ -5,8 +5,8 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { asDataSocketError, DataSocketError, ErrorCode } from '../shared/errors.js';
-import type { ResolvedOptions } from '../shared/options.js';
+import { asDataSocketError, DataSocketError, ErrorCode } from '../../shared/errors.js';
+import type { ResolvedOptions } from '../../shared/options.js';
 import { ensureSocketDirectory, withTlsOptions, type Target } from './endpoint.js';
 import { Handshake } from './handshake.js';
 

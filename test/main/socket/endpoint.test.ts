@@ -2,11 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DataSocket, DataSocketError, ErrorCode } from '../../src/index.js';
-import { isLoopbackHost, maxSocketPathBytes, resolveTarget, socketDirectory } from '../../src/main/endpoint.js';
-import { useCleanup } from '../helpers/cleanup.js';
-import { listenIn } from '../helpers/peer.js';
-import { listening, once, record, sleep, tempDir, uniqueName } from '../helpers/sockets.js';
+import { DataSocket, DataSocketError, ErrorCode } from '../../../src/index.js';
+import { isLoopbackHost, maxSocketPathBytes, resolveTarget, socketDirectory } from '../../../src/main/socket/endpoint.js';
+import { useCleanup } from '../../helpers/cleanup.js';
+import { listenIn } from '../../helpers/peer.js';
+import { listening, once, record, sleep, tempDir, uniqueName } from '../../helpers/sockets.js';
 
 const { track, spawn } = useCleanup();
 let runtimeDir: string;

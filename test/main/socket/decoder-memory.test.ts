@@ -9,13 +9,13 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataSocket } from '../../src/index.js';
-import { FrameKind, RECORD_KEEP_BYTES, RECORD_SLOTS } from '../../src/shared/protocol.js';
-import type { MemoryMessage, MemoryReport } from '../helpers/memory-listener.js';
-import { frameOf, rawConnect } from '../helpers/raw-client.js';
-import { once, sleep, tempDir } from '../helpers/sockets.js';
+import { DataSocket } from '../../../src/index.js';
+import { FrameKind, RECORD_KEEP_BYTES, RECORD_SLOTS } from '../../../src/shared/protocol.js';
+import type { MemoryMessage, MemoryReport } from '../../helpers/memory-listener.js';
+import { frameOf, rawConnect } from '../../helpers/raw-client.js';
+import { once, sleep, tempDir } from '../../helpers/sockets.js';
 
-const LISTENER = fileURLToPath(new URL('../helpers/memory-listener.ts', import.meta.url));
+const LISTENER = fileURLToPath(new URL('../../helpers/memory-listener.ts', import.meta.url));
 const MAX_FRAME_BYTES = 1 << 20;
 const MiB = 2 ** 20;
 

@@ -6,13 +6,13 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { DataSocket, ErrorCode } from '../../src/index.js';
-import { Handshake } from '../../src/main/handshake.js';
-import { FRAME_HEADER_BYTES, FrameKind, writeFrameHeader } from '../../src/shared/protocol.js';
-import { patternBytes } from '../fixtures/peer.js';
-import { useCleanup } from '../helpers/cleanup.js';
-import { listenIn } from '../helpers/peer.js';
-import { listening, once, record, uniqueName, until } from '../helpers/sockets.js';
+import { DataSocket, ErrorCode } from '../../../src/index.js';
+import { Handshake } from '../../../src/main/socket/handshake.js';
+import { FRAME_HEADER_BYTES, FrameKind, writeFrameHeader } from '../../../src/shared/protocol.js';
+import { patternBytes } from '../../fixtures/peer.js';
+import { useCleanup } from '../../helpers/cleanup.js';
+import { listenIn } from '../../helpers/peer.js';
+import { listening, once, record, uniqueName, until } from '../../helpers/sockets.js';
 
 const { track, spawn } = useCleanup();
 

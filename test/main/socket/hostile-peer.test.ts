@@ -4,11 +4,11 @@
  * (test/helpers/raw-client.ts) or is a DataSocket.
  */
 import { describe, expect, it } from 'vitest';
-import { DataSocket, ErrorCode } from '../../src/index.js';
-import { MAX_NESTING } from '../../src/shared/protocol.js';
-import { useCleanup } from '../helpers/cleanup.js';
-import { frameOf, fromHex, rawConnect } from '../helpers/raw-client.js';
-import { listening, once, record, sleep, uniqueName, until } from '../helpers/sockets.js';
+import { DataSocket, ErrorCode } from '../../../src/index.js';
+import { MAX_NESTING } from '../../../src/shared/protocol.js';
+import { useCleanup } from '../../helpers/cleanup.js';
+import { frameOf, fromHex, rawConnect } from '../../helpers/raw-client.js';
+import { listening, once, record, sleep, uniqueName, until } from '../../helpers/sockets.js';
 
 const { track } = useCleanup();
 

@@ -14,13 +14,13 @@ import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataSocket } from '../../src/index.js';
-import { ValueDecoder } from '../../src/shared/codec.js';
-import { DataSocketError, ErrorCode } from '../../src/shared/errors.js';
-import { FrameKind } from '../../src/shared/protocol.js';
-import { attack, ListenerProcess, pool, problems, runLoop, summary, type LoopKind } from '../helpers/fuzz-harness.js';
-import { connectionPlan, LISTENER_TOKEN, plainDataProblems } from '../helpers/fuzz-inputs.js';
-import { once, tempDir } from '../helpers/sockets.js';
+import { DataSocket } from '../../../src/index.js';
+import { ValueDecoder } from '../../../src/shared/codec.js';
+import { DataSocketError, ErrorCode } from '../../../src/shared/errors.js';
+import { FrameKind } from '../../../src/shared/protocol.js';
+import { attack, ListenerProcess, pool, problems, runLoop, summary, type LoopKind } from '../../helpers/fuzz-harness.js';
+import { connectionPlan, LISTENER_TOKEN, plainDataProblems } from '../../helpers/fuzz-inputs.js';
+import { once, tempDir } from '../../helpers/sockets.js';
 
 function seedFromEnv(): number {
   const text = process.env.FUZZ_SEED;

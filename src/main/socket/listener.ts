@@ -8,9 +8,9 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
-import { asDataSocketError, DataSocketError, ErrorCode } from '../shared/errors.js';
-import type { ResolvedOptions } from '../shared/options.js';
-import type { DataSocketAddress } from '../shared/socket-core.js';
+import { asDataSocketError, DataSocketError, ErrorCode } from '../../shared/errors.js';
+import type { ResolvedOptions } from '../../shared/options.js';
+import type { DataSocketAddress } from '../../shared/socket-core.js';
 import { ensureSocketDirectory, isLoopbackHost, isSocketFile, probeLocalSocket, withTlsOptions, type Target } from './endpoint.js';
 import { Handshake } from './handshake.js';
 

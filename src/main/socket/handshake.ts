@@ -5,7 +5,7 @@
  * fuzz test does); the caller owns the timeout.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { DataSocketError, ErrorCode } from '../shared/errors.js';
+import { DataSocketError, ErrorCode } from '../../shared/errors.js';
 import {
   AUTH_PROOF_BYTES,
   CODEC_MSGPACKR_V1,
@@ -21,7 +21,7 @@ import {
   encodeVerdict,
   startsLikeHello,
   type VerdictStatus,
-} from '../shared/protocol.js';
+} from '../../shared/protocol.js';
 
 /** What feeding bytes led to. */
 export type HandshakeStep =

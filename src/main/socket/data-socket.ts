@@ -5,10 +5,10 @@
  */
 import type net from 'node:net';
 import type tls from 'node:tls';
-import { invalidArgument } from '../shared/errors.js';
-import { parseEndpointArgs, resolveOptions, type DataSocketOptions, type ResolvedOptions } from '../shared/options.js';
-import { decideWithin } from '../shared/decide.js';
-import { DataSocketCore, type Acceptor, type DataSocketAddress, type Role } from '../shared/socket-core.js';
+import { invalidArgument } from '../../shared/errors.js';
+import { parseEndpointArgs, resolveOptions, type DataSocketOptions, type ResolvedOptions } from '../../shared/options.js';
+import { decideWithin } from '../../shared/decide.js';
+import { DataSocketCore, type Acceptor, type DataSocketAddress, type Role } from '../../shared/socket-core.js';
 import { Connection } from './connection.js';
 import { dial } from './dial.js';
 import { addressOf, resolveTarget, type Target } from './endpoint.js';

@@ -4,8 +4,8 @@
  * turns every way a socket can end into exactly one report.
  */
 import type net from 'node:net';
-import { asDataSocketError, ErrorCode, type DataSocketError } from '../shared/errors.js';
-import type { Carrier } from '../shared/socket-core.js';
+import { asDataSocketError, ErrorCode, type DataSocketError } from '../../shared/errors.js';
+import type { Carrier } from '../../shared/socket-core.js';
 
 /** Where a connection reports. */
 export interface ConnectionSink {
