@@ -4,10 +4,8 @@
  * DataSocket (`window.Net.DataSocket`, typed by electron-datasocket/renderer).
  * The data-testid attributes are what e2e/electron drives; keep them stable.
  */
-// An app imports 'electron-datasocket/renderer'. The demo sits next to that
-// module's source, so it imports the source: through the package, TypeScript
-// would see `Window.Net` declared twice (by src/ and by dist/).
-import { DataSocket, type PageDataSocket } from '../../src/renderer/index.js';
+// As any app does: by the package's name (the build resolves it to dist/, the type-check to src/).
+import { DataSocket, type PageDataSocket } from 'electron-datasocket/renderer';
 
 type Kind = 'listener' | 'client' | 'accepted';
 
