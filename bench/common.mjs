@@ -16,8 +16,8 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 /** The job this worker was forked for (a page thread of bench/relay.mjs gets it as workerData). */
 export const job = isMainThread ? JSON.parse(process.argv[2] ?? '{}') : workerData.job;
 
-/** Size of the one-way binary figure's values (bench/measure.mjs checks the total against it). */
-const BYTES_SIZE = 64 * 1024;
+/** Size of the one-way binary figures' values (bench/measure.mjs checks the total against it): 64 KiB, and 32 MiB for `large`. */
+const BYTES_SIZE = job.figure === 'large' ? 32 * 1024 * 1024 : 64 * 1024;
 
 /** The small value of figures 1 and 3 (56 bytes with a default msgpackr Packr); `id` changes. */
 function smallValue(id) {
@@ -46,7 +46,7 @@ function idOfBytes(bytes) {
 
 /** The value number `id` of this job's figure. */
 export function valueFor(id) {
-  return job.figure === 'bytes' ? bytesValue(id) : smallValue(id);
+  return job.figure === 'bytes' || job.figure === 'large' ? bytesValue(id) : smallValue(id);
 }
 
 function send(message) {
@@ -88,7 +88,7 @@ process.on('disconnect', () => process.exit(0));
  */
 export function createReceiver() {
   const total = job.warmup + job.count;
-  const bytesFigure = job.figure === 'bytes';
+  const bytesFigure = job.figure === 'bytes' || job.figure === 'large';
   let expected = 0;
   let t0 = 0;
   let received = 0;

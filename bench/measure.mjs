@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** Bytes in one value of the `bytes` figure (bench/common.mjs sends the same). */
-const BYTES_SIZE = 64 * 1024;
+/** Bytes in one value of the `bytes` and `large` figures (bench/common.mjs sends the same). */
+const BYTES_SIZE = { bytes: 64 * 1024, large: 32 * 1024 * 1024 };
 
 /**
  * Runs `lib` for `figure` over `transport` and resolves { result } or { error }.
@@ -96,8 +96,8 @@ function check(message, warmup, count, figure) {
     return { result: { p50: message.p50, p99: message.p99, mean: message.mean, count } };
   }
   if (!(message.ms > 0)) return { error: `implausible time ${message.ms} ms` };
-  if (figure === 'bytes') {
-    if (message.bytes !== count * BYTES_SIZE) return { error: `received ${message.bytes} bytes, expected ${count * BYTES_SIZE}` };
+  if (figure === 'bytes' || figure === 'large') {
+    if (message.bytes !== count * BYTES_SIZE[figure]) return { error: `received ${message.bytes} bytes, expected ${count * BYTES_SIZE[figure]}` };
     return { result: { mbps: message.bytes / message.ms / 1000, ms: message.ms, count } };
   }
   return { result: { rate: count / (message.ms / 1000), ms: message.ms, count } };

@@ -20,7 +20,7 @@ import net from 'node:net';
 import { Packr, Unpackr } from 'msgpackr';
 import { createPinger, createReceiver, fail, job, pump, ready } from './common.mjs';
 
-const binary = job.figure === 'bytes';
+const binary = job.figure === 'bytes' || job.figure === 'large';
 const packr = new Packr();
 const unpackr = new Unpackr();
 

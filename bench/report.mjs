@@ -22,6 +22,8 @@ export const LABELS = {
  * measures the message-port hops alone, once (under the unix rows), for 64 KiB and round trips.
  */
 export function applies(lib, figure, transport) {
+  // 32 MiB values: DataSocket against the raw baseline only (the others would take minutes each).
+  if (figure === 'large') return lib === 'raw' || lib === 'datasocket';
   return lib !== 'port-floor' || (figure !== 'small' && transport === 'unix');
 }
 
@@ -29,6 +31,7 @@ export function applies(lib, figure, transport) {
 export const METRICS = {
   small: [{ key: 'rate', title: 'small values', higherBetter: true }],
   bytes: [{ key: 'mbps', title: '64 KiB one way', higherBetter: true }],
+  large: [{ key: 'mbps', title: '32 MiB one way', higherBetter: true }],
   rtt: [
     { key: 'p50', title: 'round trip p50', higherBetter: false },
     { key: 'p99', title: 'round trip p99', higherBetter: false },
@@ -163,6 +166,11 @@ export function targets(results, { figures, transports, libs }) {
     add(`64 KiB throughput >= 0.85x raw (${transport})`, ratio >= 0.85, ratioDetail(ratio));
   }
   for (const transport of transports) {
+    if (!againstRaw('large', transport)) continue;
+    const ratio = ours('large', transport).ratio?.mbps;
+    add(`32 MiB throughput >= 0.8x raw (${transport})`, ratio >= 0.8, ratioDetail(ratio));
+  }
+  for (const transport of transports) {
     if (!againstRaw('rtt', transport)) continue;
     const ratio = ours('rtt', transport).ratio?.p50;
     add(`round-trip p50 <= 1.15x raw (${transport})`, ratio <= 1.15, ratioDetail(ratio));
@@ -214,6 +222,7 @@ export function targets(results, { figures, transports, libs }) {
       const rivalFailed = [];
       let compared = 0;
       for (const figure of figures) {
+        if (!applies(rival, figure, transport)) continue;
         for (const { key, title, higherBetter } of METRICS[figure]) {
           const mine = ours(figure, transport).median?.[key];
           const theirs = results[figure][transport][rival].median?.[key];

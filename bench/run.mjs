@@ -18,7 +18,7 @@
  * `--quick` (or BENCH_QUICK=1): a tenth of the values after half the warm-up,
  * 1 run unless BENCH_RUNS says otherwise, results to the temp dir, not
  * bench/results.json. Environment: BENCH_RUNS=n; BENCH_LIBS,
- * BENCH_FIGURES (small,bytes,rtt), BENCH_TRANSPORTS (unix,tcp): comma-separated
+ * BENCH_FIGURES (small,bytes,large,rtt), BENCH_TRANSPORTS (unix,tcp): comma-separated
  * subsets; BENCH_PIN=0: do not pin round-trip pairs to one CPU (see pinCpu).
  */
 import { spawnSync } from 'node:child_process';
@@ -32,7 +32,7 @@ import { LABELS, METRICS, applies, formatValue, machine, printTable, summarize, 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 const LIBS = ['raw', 'datasocket', 'relay', 'relay-moved', 'port-floor', 'node-ipc', 'zeromq'];
-const FIGURES = ['small', 'bytes', 'rtt'];
+const FIGURES = ['small', 'bytes', 'large', 'rtt'];
 const TRANSPORTS = ['unix', 'tcp'];
 
 /**
@@ -44,6 +44,7 @@ const TRANSPORTS = ['unix', 'tcp'];
  */
 const COUNTS = {
   small: { raw: [300_000, 3_000_000], datasocket: [300_000, 3_000_000], relay: [300_000, 3_000_000], 'relay-moved': [300_000, 3_000_000], 'port-floor': [0, 0], 'node-ipc': [50_000, 500_000], zeromq: [50_000, 700_000] },
+  large: { raw: [2, 20], datasocket: [2, 20] },
   bytes: { raw: [3_000, 30_000], datasocket: [3_000, 30_000], relay: [3_000, 30_000], 'relay-moved': [3_000, 30_000], 'port-floor': [3_000, 30_000], 'node-ipc': [100, 1_500], zeromq: [3_000, 30_000] },
   rtt: { raw: [20_000, 100_000], datasocket: [20_000, 100_000], relay: [20_000, 100_000], 'relay-moved': [20_000, 100_000], 'port-floor': [20_000, 100_000], 'node-ipc': [20_000, 100_000], zeromq: [20_000, 100_000] },
 };
@@ -114,7 +115,7 @@ const results = {};
 for (const figure of figures) {
   results[figure] = {};
   for (const transport of transports) {
-    results[figure][transport] = Object.fromEntries(libs.map((lib) => [lib, { counts: countsFor(figure, lib), runs: [] }]));
+    results[figure][transport] = Object.fromEntries(libs.map((lib) => [lib, { counts: applies(lib, figure, transport) ? countsFor(figure, lib) : null, runs: [] }]));
   }
 }
 

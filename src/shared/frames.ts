@@ -17,6 +17,38 @@ const MAX_SLAB_BYTES = 1024 * 1024;
 const OWN_BUFFER_BYTES = MAX_SLAB_BYTES / 4;
 /** Slabs kept for reuse once their bytes reached the OS. */
 const MAX_FREE_SLABS = 2;
+/** How long a large frame's buffer is kept, once its bytes reached the OS, for the next large frame. */
+const SPARE_KEEP_MS = 1_000;
+
+/**
+ * One large frame buffer (process-wide), kept a moment after its bytes reached the OS:
+ * copying a large value into memory already touched is several times quicker than into
+ * fresh memory, whose pages fault in on the first write. Dropped after SPARE_KEEP_MS
+ * unused, so a burst of large values does not pin that memory for good.
+ */
+let spare: Uint8Array | null = null;
+let spareTimer: ReturnType<typeof setTimeout> | undefined;
+
+function keepSpare(buffer: Uint8Array): void {
+  if (spare !== null && spare.length >= buffer.length) return;
+  spare = buffer;
+  clearTimeout(spareTimer);
+  spareTimer = setTimeout(() => {
+    spare = null;
+  }, SPARE_KEEP_MS);
+  // In Node, a kept buffer must not keep the process alive.
+  (spareTimer as { unref?: () => void }).unref?.();
+}
+
+/** A buffer for a large frame of `size` bytes: the spare if it fits without wasting more than half, else a fresh one. */
+function largeBuffer(size: number): Uint8Array {
+  const kept = spare;
+  if (kept !== null && kept.length >= size && kept.length <= size * 2) {
+    spare = null;
+    return kept;
+  }
+  return allocateBody(size);
+}
 
 /** What `take()` hands out: the bytes, and the slabs to give back with `recycle()` once those bytes were sent. */
 export interface Batch {
@@ -52,10 +84,13 @@ export class FrameWriter {
     if (total > this.#slab.length - this.#pos) {
       this.#closeRegion();
       if (total > OWN_BUFFER_BYTES) {
-        const own = new Uint8Array(total);
+        // Filled completely below, so never zero-filled first; given back through `recycle` once sent.
+        const buffer = largeBuffer(total);
+        const own = buffer.length === total ? buffer : buffer.subarray(0, total);
         writeFrameHeader(own, 0, n, kind);
         own.set(source.subarray(start, end), FRAME_HEADER_BYTES);
         this.#closed.push(own);
+        this.#retired.push(buffer);
         this.pendingBytes += total;
         this.pendingCount++;
         return;
@@ -94,9 +129,12 @@ export class FrameWriter {
     return batch;
   }
 
-  /** Takes back slabs of a batch whose bytes all reached the OS. */
+  /** Takes back slabs (and large frames' buffers) of a batch whose bytes all reached the OS. */
   recycle(slabs: readonly Uint8Array[]): void {
-    for (const slab of slabs) if (this.#free.length < MAX_FREE_SLABS) this.#free.push(slab);
+    for (const slab of slabs) {
+      if (slab.length > MAX_SLAB_BYTES) keepSpare(slab);
+      else if (this.#free.length < MAX_FREE_SLABS) this.#free.push(slab);
+    }
   }
 
   /** Forgets every pending frame (used when a connection aborts). */
