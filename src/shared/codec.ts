@@ -1,8 +1,9 @@
 /**
  * Values ⇄ frames, one encoder and one decoder per connection (msgpackr's
- * sequential records are per-stream state). A top-level binary value (any
- * TypedArray, DataView, ArrayBuffer, Buffer) travels as its raw bytes in a
- * binary frame; everything else is one msgpackr value in a VALUE frame.
+ * sequential records are per-stream state, bounded by record-table.ts). A
+ * top-level binary value (any TypedArray, DataView, ArrayBuffer, Buffer) travels
+ * as its raw bytes in a binary frame; everything else is one msgpackr value in a
+ * VALUE frame, checked by value-scan.ts where msgpackr is looser than PROTOCOL.md.
  *
  * Runs in Node and in the page: no Node or DOM imports.
  */
