@@ -179,6 +179,9 @@ const BINARY_PROTOTYPES: readonly unknown[] = [
   ArrayBuffer, DataView, Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array,
 ].map((c) => c.prototype);
 
+/** How this engine defines an Error's own `stack`: a data property (Node 20), or the engine's accessor pair (Node 22). */
+const ENGINE_STACK = Object.getOwnPropertyDescriptor(new Error('probe'), 'stack');
+
 /**
  * Where `value` is not plain data of SPEC §3: a function, or an object whose prototype
  * is not a standard one, anywhere in it, own non-enumerable properties (an Error's
@@ -205,6 +208,8 @@ export function plainDataProblems(value: unknown, at = 'value', seen = new Set<u
   if (value instanceof Set) for (const member of value) children.push([`${at}.<member>`, member]);
   for (const key of Reflect.ownKeys(value)) {
     const descriptor = Object.getOwnPropertyDescriptor(value, key)!;
+    // Since V8 12 (Node 22) every Error has `stack` as an own accessor of the engine's: that one is plain.
+    if (key === 'stack' && ERROR_PROTOTYPES.includes(proto) && descriptor.get !== undefined && descriptor.get === ENGINE_STACK?.get && descriptor.set === ENGINE_STACK?.set) continue;
     if (descriptor.get !== undefined || descriptor.set !== undefined) return [`${at}.${String(key)} is an accessor`];
     children.push([`${at}.${String(key)}`, descriptor.value]);
   }
