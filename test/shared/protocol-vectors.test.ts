@@ -2,12 +2,15 @@
  * PROTOCOL.md's test vectors, checked byte for byte against the code: every
  * `vector <id>` block is extracted, and each HELLO, AUTH proof, VERDICT, whole
  * handshake and frame must be exactly what the implementation writes, and every
- * frame must decode back to the value it documents. Editing either side alone fails here.
+ * frame must decode back to the value it documents; every value is also given as
+ * JSON in the CLI's form (§8.1), checked against the CLI's printer and reader.
+ * Editing either side alone fails here.
  */
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { parseValue, stringifyValue } from '../../src/main/cli/cli-json.js';
 import { authProof, Handshake } from '../../src/main/socket/handshake.js';
 import { ValueDecoder, ValueEncoder } from '../../src/shared/codec.js';
 import { DataSocketError, ErrorCode } from '../../src/shared/errors.js';
@@ -27,10 +30,10 @@ import { concat, hex } from '../helpers/bytes.js';
 
 const PROTOCOL_MD = fileURLToPath(new URL('../../PROTOCOL.md', import.meta.url));
 
-/** One `vector <id>` block: its `key: value` lines, in order (a key may repeat). */
+/** One `vector <id>` block: its `key: value` lines, in order (a key may repeat), each with the number of lines it took. */
 interface Vector {
   readonly id: string;
-  readonly fields: readonly { readonly key: string; readonly value: string }[];
+  readonly fields: readonly { readonly key: string; readonly value: string; readonly lines: number }[];
 }
 
 /** Extracts every vector block; throws on any line the format does not allow, so nothing is silently skipped. */
@@ -42,7 +45,7 @@ function parseVectors(markdown: string): Vector[] {
     if (!open) continue;
     const id = /^ ([a-z0-9-]+)$/.exec(open[1]!)?.[1];
     if (id === undefined) throw new Error(`PROTOCOL.md line ${i + 1}: a vector block needs an id: ${lines[i]}`);
-    const fields: { key: string; value: string }[] = [];
+    const fields: { key: string; value: string; lines: number }[] = [];
     for (i++; ; i++) {
       const line = lines[i];
       if (line === undefined) throw new Error(`PROTOCOL.md: vector ${id} is not closed`);
@@ -53,11 +56,12 @@ function parseVectors(markdown: string): Vector[] {
         const last = fields[fields.length - 1];
         if (last === undefined) throw new Error(`PROTOCOL.md line ${i + 1}: a continuation line with nothing to continue`);
         last.value = `${last.value} ${continued[1]!}`;
+        last.lines++;
         continue;
       }
       const field = /^([a-z][a-z0-9-]*): (.*)$/.exec(line);
       if (!field) throw new Error(`PROTOCOL.md line ${i + 1}: not a 'key: value' line in vector ${id}: ${line}`);
-      fields.push({ key: field[1]!, value: field[2]! });
+      fields.push({ key: field[1]!, value: field[2]!, lines: 1 });
     }
     vectors.push({ id, fields });
   }
@@ -120,6 +124,11 @@ interface Sent {
   readonly check?: (received: unknown) => void;
   /** A `refused:` line: send() refuses the value and writes nothing. */
   readonly refused?: true;
+  /**
+   * The value its `json:` line reads back as, when not `make()`: the JSON form, like
+   * the wire, has no Buffer; a Buffer is written as, and arrives as, a Uint8Array.
+   */
+  readonly asJson?: () => unknown;
 }
 
 /** A Uint8Array with an ArrayBuffer of its own, exactly its size, holding `values`. */
@@ -247,6 +256,7 @@ const FRAME_VECTORS: Readonly<Record<string, readonly Sent[]>> = {
     {
       source: '[new Uint8Array([9]), new Int16Array([1, -1]), new Uint8Array([7]).buffer, Buffer.from([1, 2])]',
       make: () => [new Uint8Array([9]), new Int16Array([1, -1]), new Uint8Array([7]).buffer, Buffer.from([1, 2])],
+      asJson: () => [new Uint8Array([9]), new Int16Array([1, -1]), new Uint8Array([7]).buffer, new Uint8Array([1, 2])],
       check: (received) => {
         const [u8, i16, buffer, fromBuffer] = received as unknown[];
         exactBytes([9])(u8);
@@ -260,7 +270,12 @@ const FRAME_VECTORS: Readonly<Record<string, readonly Sent[]>> = {
   'frames-binary-kinds': [
     simple('new Int16Array([1, -2])', () => new Int16Array([1, -2])),
     simple('new DataView(new Uint8Array([5, 6]).buffer)', () => new DataView(new Uint8Array([5, 6]).buffer)),
-    { source: 'Buffer.from([1, 2])', make: () => Buffer.from([1, 2]), check: arrivesAs(new Uint8Array([1, 2])) },
+    {
+      source: 'Buffer.from([1, 2])',
+      make: () => Buffer.from([1, 2]),
+      check: arrivesAs(new Uint8Array([1, 2])),
+      asJson: () => new Uint8Array([1, 2]),
+    },
     simple('new BigInt64Array([-1n])', () => new BigInt64Array([-1n])),
   ],
   'frame-proto-key': [
@@ -330,7 +345,7 @@ const FRAME_VECTORS: Readonly<Record<string, readonly Sent[]>> = {
   ],
 };
 
-/** What the `received:` lines of each decode vector (§8.6) stand for. */
+/** What the `received:` lines of each decode vector (§8.7) stand for. */
 const DECODE_VECTORS: Readonly<Record<string, readonly Sent[]>> = {
   'decode-reserved-in-cause': [],
   'decode-reserved-in-errors': [],
@@ -407,13 +422,12 @@ const EXPECTED_IDS = [
 
 const UNLIMITED = { maxFrameBytes: 2 ** 32 - 1, budget: Number.MAX_SAFE_INTEGER };
 
-/** The (value, frame) pairs of a frame vector, checked against the table above. */
 /** The values of a frame vector, each with its frame (null for a `refused:` one), checked against the table above. */
 function framePairs(vector: Vector): { sent: Sent; frame: Uint8Array | null }[] {
   const lines = vector.fields.filter((f) => f.key === 'value' || f.key === 'refused' || f.key === 'frame');
   const table = FRAME_VECTORS[vector.id];
   if (table === undefined) throw new Error(`this test has no values for vector ${vector.id}`);
-  // Each value line comes right before its frame line; a refused line has none.
+  // Each value line comes before its frame line (its json line between them); a refused line has none.
   expect(
     lines.map((f) => f.key),
     `the lines of ${vector.id}`,
@@ -571,6 +585,105 @@ describe('§5.3–§5.5 decoding rules: every decode vector of PROTOCOL.md ends 
         expect(values).toHaveLength(received.length);
         table.forEach((sent, i) => (sent.check ?? arrivesAs(sent.make()))(values[i]));
       }
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------
+// §8.1: every value of a vector is also written as JSON, in the CLI's text form.
+
+/** The keys of the lines that hold a value; the line after each is its JSON form. */
+const VALUE_KEYS = new Set(['value', 'received', 'refused']);
+const JSON_KEYS = new Set(['json', 'no-json']);
+
+/** The JSON form of one value line: a `json:` line, or a `no-json:` line with its reason. */
+interface JsonForm {
+  /** The value line it follows, verbatim. */
+  readonly source: string;
+  readonly json: string | undefined;
+  readonly reason: string | undefined;
+}
+
+/** The JSON form right after each value line of a vector, in order; throws where one is missing, continued or out of place. */
+function jsonForms(vector: Vector): JsonForm[] {
+  const forms: JsonForm[] = [];
+  vector.fields.forEach((field, i) => {
+    if (VALUE_KEYS.has(field.key)) {
+      const next = vector.fields[i + 1];
+      if (next === undefined || !JSON_KEYS.has(next.key)) {
+        throw new Error(`vector ${vector.id}: '${field.key}: ${field.value}' is not followed by a json: or no-json: line`);
+      }
+      if (next.key === 'json' && next.lines !== 1) throw new Error(`vector ${vector.id}: the json: line of '${field.value}' is continued; JSON is one line`);
+      forms.push({ source: field.value, json: next.key === 'json' ? next.value : undefined, reason: next.key === 'no-json' ? next.value : undefined });
+    } else if (JSON_KEYS.has(field.key) && !VALUE_KEYS.has(vector.fields[i - 1]?.key ?? '')) {
+      throw new Error(`vector ${vector.id}: a ${field.key}: line that follows no value line`);
+    }
+  });
+  return forms;
+}
+
+/** Whether `action` throws: whether the expectation it makes fails. */
+function differs(action: () => void): boolean {
+  try {
+    action();
+  } catch {
+    return true;
+  }
+  return false;
+}
+
+describe('§8.1 every value of a vector is also written as JSON, in the CLI form', () => {
+  it('has a json: or no-json: line right after every value:, received: and refused: line, and nowhere else', () => {
+    const forms = vectors.flatMap(jsonForms);
+    const valueLines = vectors.flatMap((v) => v.fields.filter((f) => VALUE_KEYS.has(f.key)));
+    expect(forms).toHaveLength(valueLines.length);
+    expect(vectors.flatMap((v) => v.fields.filter((f) => JSON_KEYS.has(f.key)))).toHaveLength(valueLines.length);
+    // Pinned, so that a json: line turned into a no-json: one shows here.
+    expect({ json: forms.filter((f) => f.json !== undefined).length, noJson: forms.filter((f) => f.json === undefined).length }).toEqual({ json: 61, noJson: 2 });
+  });
+
+  it('compares values strictly enough for the JSON form: -0, NaN, binary types and bytes, classes, causes', () => {
+    expect(differs(() => expect(-0).toStrictEqual(0))).toBe(true);
+    expect(differs(() => expect(NaN).toStrictEqual(NaN))).toBe(false);
+    expect(differs(() => expect(new Date(NaN)).toStrictEqual(new Date(NaN)))).toBe(false);
+    expect(differs(() => expect(new Date(0)).toStrictEqual(new Date(1)))).toBe(true);
+    expect(differs(() => expect(1n).toStrictEqual(1))).toBe(true);
+    expect(differs(() => expect({ a: undefined }).toStrictEqual({}))).toBe(true);
+    expect(differs(() => expect(new Int8Array([1])).toStrictEqual(new Uint8Array([1])))).toBe(true);
+    expect(differs(() => expect(new Uint8Array([1])).toStrictEqual(new Uint8Array([2])))).toBe(true);
+    expect(differs(() => expect(new Uint8Array([1, 2]).buffer).toStrictEqual(new Uint8Array([1, 3]).buffer))).toBe(true);
+    expect(differs(() => expect(new Uint8Array([1]).buffer).toStrictEqual(new Uint8Array([1])))).toBe(true);
+    expect(differs(() => expect(new DataView(new Uint8Array([1]).buffer)).toStrictEqual(new DataView(new Uint8Array([2]).buffer)))).toBe(true);
+    expect(differs(() => expect(Buffer.from([1])).toStrictEqual(new Uint8Array([1])))).toBe(true);
+    expect(differs(() => expect(new Set([1])).toStrictEqual(new Set(['1'])))).toBe(true);
+    expect(differs(() => expect(/a/g).toStrictEqual(/a/i))).toBe(true);
+    expect(differs(() => expect(new TypeError('a')).toStrictEqual(new Error('a')))).toBe(true);
+    // (vitest compares a cause when the expected error, the vector's value, has one)
+    expect(differs(() => expect(new Error('a')).toStrictEqual(new Error('a', { cause: 1 })))).toBe(true);
+    expect(differs(() => expect(Object.assign(new Error('a'), { name: 'X' })).toStrictEqual(new Error('a')))).toBe(true);
+  });
+
+  for (const vector of vectors.filter((v) => v.fields.some((f) => VALUE_KEYS.has(f.key)))) {
+    it(`writes the values of ${vector.id} as the JSON the CLI prints, which reads back as them`, () => {
+      const table = FRAME_VECTORS[vector.id] ?? DECODE_VECTORS[vector.id];
+      if (table === undefined) throw new Error(`this test has no values for vector ${vector.id}`);
+      const forms = jsonForms(vector);
+      expect(
+        forms.map((f) => f.source),
+        `the value lines of ${vector.id}`,
+      ).toEqual(table.map((s) => s.source));
+      table.forEach((sent, i) => {
+        const { json, reason } = forms[i]!;
+        const expected = (sent.asJson ?? sent.make)();
+        if (json !== undefined) {
+          expect(json, sent.source).toBe(stringifyValue(sent.make()));
+          expect(parseValue(json), sent.source).toStrictEqual(expected);
+        } else {
+          expect(reason, sent.source).toMatch(/\S/);
+          // A no-json: line only where the form cannot hold the value.
+          expect(differs(() => expect(parseValue(stringifyValue(sent.make()))).toStrictEqual(expected)), `${sent.source} has a JSON form: give it a json: line`).toBe(true);
+        }
+      });
     });
   }
 });
