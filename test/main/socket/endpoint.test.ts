@@ -40,10 +40,12 @@ describe('§5 local sockets: names and paths', () => {
     await once(client, 'connect');
   });
 
-  it('uses <tmpdir>/datasocket-<uid> when XDG_RUNTIME_DIR is not set', () => {
+  it('uses <tmpdir>/datasocket-<uid> when XDG_RUNTIME_DIR is not set, or not an absolute path', () => {
     delete process.env.XDG_RUNTIME_DIR;
     expect(socketDirectory()).toBe(path.join(os.tmpdir(), `datasocket-${process.getuid!()}`));
     expect(resolveTarget({ name: 'app', port: undefined })).toMatchObject({ kind: 'local', path: path.join(os.tmpdir(), `datasocket-${process.getuid!()}`, 'app.sock') });
+    process.env.XDG_RUNTIME_DIR = 'relative/run';
+    expect(socketDirectory()).toBe(path.join(os.tmpdir(), `datasocket-${process.getuid!()}`));
   });
 
   it('uses an absolute path as given, with a 0600 socket file', async () => {
@@ -56,6 +58,19 @@ describe('§5 local sockets: names and paths', () => {
     await once(client, 'connect');
   });
 
+  it('leaves the directory of an absolute path as it is', async () => {
+    const dir = tempDir();
+    fs.chmodSync(dir, 0o755);
+    const listener = track(DataSocket.listen(() => true, path.join(dir, 'abs.sock')));
+    await listening(listener);
+    const client = track(DataSocket.connect(listener.address.path!));
+    await once(client, 'connect');
+    expect(mode(dir)).toBe(0o755);
+    client.close();
+    listener.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('tightens a per-user directory that is open to others', async () => {
     const dir = path.join(runtimeDir, 'datasocket');
     fs.mkdirSync(dir, { mode: 0o755 });
@@ -63,6 +78,43 @@ describe('§5 local sockets: names and paths', () => {
     const listener = track(DataSocket.listen(() => true, uniqueName()));
     await listening(listener);
     expect(mode(dir)).toBe(0o700);
+  });
+
+  it('has a client tighten an open per-user directory too, before it connects', async () => {
+    const name = uniqueName();
+    await listening(track(DataSocket.listen(() => true, name)));
+    const dir = path.join(runtimeDir, 'datasocket');
+    fs.chmodSync(dir, 0o755);
+    const client = track(DataSocket.connect(name));
+    expect(mode(dir)).toBe(0o700);
+    await once(client, 'connect');
+  });
+
+  it('never has a client create the per-user directory: without it, connecting fails with ENOENT', async () => {
+    const dir = path.join(runtimeDir, 'datasocket');
+    const events = record(track(DataSocket.connect(uniqueName())));
+    await events.closed;
+    expect(events.errors.map((e) => e.code)).toEqual(['ENOENT']);
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+
+  it('refuses a per-user directory that is a symbolic link or not a directory with EACCES, on both sides', async () => {
+    const dir = path.join(runtimeDir, 'datasocket');
+    const real = tempDir(); // a 0700 directory of this user: only the link itself is wrong
+    try {
+      for (const plant of [() => fs.symlinkSync(real, dir), () => fs.writeFileSync(dir, '')]) {
+        plant();
+        for (const open of [() => DataSocket.listen(() => true, uniqueName()), () => DataSocket.connect(uniqueName())]) {
+          const events = record(track(open()));
+          await events.closed;
+          expect(events.log).toEqual(['error:EACCES', 'close']);
+        }
+        fs.rmSync(dir);
+      }
+      expect(fs.readdirSync(real)).toEqual([]);
+    } finally {
+      fs.rmSync(real, { recursive: true, force: true });
+    }
   });
 
   it.runIf(process.getuid?.() === 0)('refuses a per-user directory owned by another user with EACCES', async () => {
