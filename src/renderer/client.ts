@@ -52,10 +52,12 @@ function exactBytes(chunks: Uint8Array[], total: number): Uint8Array {
 
 /**
  * How long past `handshakeTimeoutMs` a page waits for main's answer to a connect()
- * or listen(). Main bounds the handshake (and the policy) itself and answers with the
- * reason; this is only for a main that says nothing at all.
+ * or listen(). Main answers within `handshakeTimeoutMs` itself (its policy's time
+ * included) and says why; this is only for a main that says nothing at all.
  */
 export const HOST_ANSWER_GRACE_MS = 1_000;
+/** The longest delay setTimeout takes; beyond it, timers fire at once. */
+const MAX_TIMER_MS = 0x7fff_ffff;
 
 function bridgeGone(): DataSocketError {
   return new DataSocketError(ErrorCode.CLOSED, "the main process's DataSocket bridge is gone (disposed, or its port closed): this socket was dropped");
@@ -73,144 +75,143 @@ export function createBridgeClient(post: (message: ClientMessage) => void, platf
   /** Main no longer serves this page: nothing posted reaches it. */
   let shutdown = false;
   let route!: (message: HostMessage) => void;
+  /** Checks the arguments as Node would, makes the socket, and asks the host to open it. */
+  let open!: (t: 'connect' | 'listen', acceptor: Acceptor<DataSocket> | undefined, name: string, port: unknown, options: unknown) => DataSocket;
 
   class DataSocket extends DataSocketCore {
-    readonly #acceptor: Acceptor<DataSocket> | undefined;
+    private readonly _acceptor: Acceptor<DataSocket> | undefined;
     /** The host no longer knows this id: nothing more may be posted about it. */
-    #gone = false;
+    private _gone = false;
     /** Fails a connect()/listen() that main never answered. */
-    #answerTimer: ReturnType<typeof setTimeout> | undefined;
+    private _answerTimer: ReturnType<typeof setTimeout> | undefined;
 
     constructor(token: symbol, id: number, role: Role, options: ResolvedOptions, address: DataSocketAddress, acceptor?: Acceptor<DataSocket>) {
       if (token !== construct) throw invalidArgument('use DataSocket.connect() or DataSocket.listen() to make a DataSocket');
       super(role, options, address);
-      this.#acceptor = acceptor;
+      this._acceptor = acceptor;
       sockets.set(id, this);
       this.attach({
         blocked: false,
         transmit: (chunks, bytes, count) => post({ t: 'send', id, bytes: exactBytes(chunks, bytes), count }),
         end: () => post({ t: 'end', id }),
         destroy: () => {
-          clearTimeout(this.#answerTimer);
+          clearTimeout(this._answerTimer);
           sockets.delete(id);
-          if (!this.#gone && !shutdown) post({ t: 'destroy', id });
-          this.#gone = true;
+          if (!this._gone && !shutdown) post({ t: 'destroy', id });
+          this._gone = true;
         },
       });
     }
 
     /** Connects through the main process; see the Node DataSocket. */
     static connect(name: string, port?: number | PageOptions, options?: PageOptions): DataSocket {
-      return DataSocket.#open('connect', undefined, name, port, options);
+      return open('connect', undefined, name, port, options);
     }
 
     /** Listens through the main process; `acceptor` runs here, in the page. */
     static listen(acceptor: Acceptor<DataSocket>, name: string, port?: number | PageOptions, options?: PageOptions): DataSocket {
       if (typeof acceptor !== 'function') throw invalidArgument('the acceptor must be a function (connection) => boolean | Promise<boolean>');
-      return DataSocket.#open('listen', acceptor, name, port, options);
+      return open('listen', acceptor, name, port, options);
     }
 
-    /** Checks the arguments as Node would, makes the socket, and asks the host to open it. */
-    static #open(t: 'connect' | 'listen', acceptor: Acceptor<DataSocket> | undefined, name: string, port: unknown, options: unknown): DataSocket {
-      const { endpoint, options: given } = parseEndpointArgs(name, port, options, t === 'listen');
-      const resolved = resolveOptions(given, false);
-      if (endpoint.port === undefined) checkLocalName(endpoint.name, platform);
-      const id = ++lastId;
-      const address = endpoint.port === undefined ? { name } : { name, port: endpoint.port };
-      const socket = new DataSocket(construct, id, t === 'listen' ? 'listener' : 'client', resolved, address, acceptor);
-      if (shutdown) {
-        socket.#gone = true;
-        queueMicrotask(() => socket.fail(bridgeGone()));
-        return socket;
-      }
-      post({ t, id, name, port: endpoint.port ?? null, options: wire(resolved) });
-      const waitMs = resolved.handshakeTimeoutMs + HOST_ANSWER_GRACE_MS;
-      socket.#answerTimer = setTimeout(() => {
-        if (socket.state !== 'connecting') return;
-        socket.fail(new DataSocketError(ErrorCode.TIMEOUT, `the main process did not answer this ${t}() within ${waitMs} ms`));
-      }, waitMs);
-      return socket;
-    }
-
+    // What reaches into sockets is defined here, inside the class, yet kept off it: the page
+    // sees only connect and listen on its DataSocket.
     static {
-      // Routing stays out of the class's public surface: the page sees only connect and listen.
-      route = (message) => DataSocket.#route(message);
-    }
-
-    /** Routes a host message to its socket. */
-    static #route(message: HostMessage): void {
-      if (message.t === 'shutdown') {
-        DataSocket.#shutdown();
-        return;
-      }
-      if (message.t === 'rejected') {
-        // Only a bug or a race gets here; say so rather than drop it.
-        console.warn(`electron-datasocket: the main process refused a message: ${message.error.message}`);
-        return;
-      }
-      const socket = sockets.get(message.id);
-      if (message.t === 'incoming') {
-        DataSocket.#incoming(message.id, message.listener, message.address);
-        return;
-      }
-      if (socket === undefined) return; // closed here already; the host is told or will be
-      switch (message.t) {
-        case 'open':
-          clearTimeout(socket.#answerTimer);
-          socket.setAddress(message.address);
-          socket.opened();
-          return;
-        case 'bound':
-          clearTimeout(socket.#answerTimer);
-          socket.setAddress(message.address);
-          socket.bound();
-          return;
-        case 'data':
-          socket.receive(message.bytes);
-          return;
-        case 'sent':
-          socket.sent(message.bytes, message.count);
-          return;
-        case 'ended':
-          socket.#gone = true;
-          socket.ended();
-          return;
-        case 'failed':
-          socket.#gone = true;
-          socket.fail(fromPlainError(message.error));
-          return;
-        case 'clientError':
-          socket.clientFailed(fromPlainError(message.error));
-          return;
-      }
-    }
-
-    /** Main is gone: every socket fails, and later ones fail at once. */
-    static #shutdown(): void {
-      if (shutdown) return;
-      shutdown = true;
-      for (const socket of [...sockets.values()]) {
-        socket.#gone = true;
-        socket.fail(bridgeGone());
-      }
-    }
-
-    static #incoming(id: number, listenerId: number, address: DataSocketAddress): void {
-      const listener = sockets.get(listenerId);
-      if (listener === undefined || listener.#acceptor === undefined || listener.state !== 'listening') {
-        post({ t: 'verdict', id, accept: false });
-        return;
-      }
-      const connection = new DataSocket(construct, id, 'accepted', listener.options, address);
-      const acceptor = listener.#acceptor;
-      decideWithin(acceptor, connection, listener.options.acceptTimeoutMs, (accepted) => {
-        if (connection.state !== 'connecting') return; // closed in the meantime; the host was told
-        post({ t: 'verdict', id, accept: accepted });
-        if (!accepted) {
-          connection.#gone = true;
-          connection.drop();
+      open = (t, acceptor, name, port, options) => {
+        const { endpoint, options: given } = parseEndpointArgs(name, port, options, t === 'listen');
+        const resolved = resolveOptions(given, false);
+        if (endpoint.port === undefined) checkLocalName(endpoint.name, platform);
+        const id = ++lastId;
+        const address = endpoint.port === undefined ? { name } : { name, port: endpoint.port };
+        const socket = new DataSocket(construct, id, t === 'listen' ? 'listener' : 'client', resolved, address, acceptor);
+        if (shutdown) {
+          socket._gone = true;
+          queueMicrotask(() => socket.fail(bridgeGone()));
+          return socket;
         }
-      });
+        post({ t, id, name, port: endpoint.port ?? null, options: wire(resolved) });
+        const waitMs = Math.min(resolved.handshakeTimeoutMs + HOST_ANSWER_GRACE_MS, MAX_TIMER_MS);
+        socket._answerTimer = setTimeout(() => {
+          if (socket.state !== 'connecting') return;
+          socket.fail(new DataSocketError(ErrorCode.TIMEOUT, `the main process did not answer this ${t}() within ${waitMs} ms`));
+        }, waitMs);
+        return socket;
+      };
+
+      /** Main is gone: every socket fails, and later ones fail at once. */
+      const shutDown = (): void => {
+        if (shutdown) return;
+        shutdown = true;
+        for (const socket of [...sockets.values()]) {
+          socket._gone = true;
+          socket.fail(bridgeGone());
+        }
+      };
+
+      /** A connection to one of this page's listeners passed its handshake: the page's acceptor decides. */
+      const incoming = (id: number, listenerId: number, address: DataSocketAddress): void => {
+        const listener = sockets.get(listenerId);
+        if (listener === undefined || listener._acceptor === undefined || listener.state !== 'listening') {
+          post({ t: 'verdict', id, accept: false });
+          return;
+        }
+        const connection = new DataSocket(construct, id, 'accepted', listener.options, address);
+        decideWithin(listener._acceptor, connection, listener.options.acceptTimeoutMs, (accepted) => {
+          if (connection.state !== 'connecting') return; // closed in the meantime; the host was told
+          post({ t: 'verdict', id, accept: accepted });
+          if (!accepted) {
+            connection._gone = true;
+            connection.drop();
+          }
+        });
+      };
+
+      route = (message) => {
+        if (message.t === 'shutdown') {
+          shutDown();
+          return;
+        }
+        if (message.t === 'rejected') {
+          // Only a bug or a race gets here; say so rather than drop it.
+          console.warn(`electron-datasocket: the main process refused a message: ${message.error.message}`);
+          return;
+        }
+        if (message.t === 'incoming') {
+          incoming(message.id, message.listener, message.address);
+          return;
+        }
+        const socket = sockets.get(message.id);
+        if (socket === undefined) return; // closed here already; the host is told or will be
+        switch (message.t) {
+          case 'open':
+            clearTimeout(socket._answerTimer);
+            socket.setAddress(message.address);
+            socket.opened();
+            return;
+          case 'bound':
+            clearTimeout(socket._answerTimer);
+            socket.setAddress(message.address);
+            socket.bound();
+            return;
+          case 'data':
+            socket.receive(message.bytes);
+            return;
+          case 'sent':
+            socket.sent(message.bytes, message.count);
+            return;
+          case 'ended':
+            socket._gone = true;
+            socket.ended();
+            return;
+          case 'failed':
+            socket._gone = true;
+            socket.fail(fromPlainError(message.error));
+            return;
+          case 'clientError':
+            socket.clientFailed(fromPlainError(message.error));
+            return;
+        }
+      };
     }
   }
 

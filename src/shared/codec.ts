@@ -94,9 +94,9 @@ const decodeSlots = new Int32Array(RECORD_SLOTS);
  * than MAX_NESTING), ERR_DATASOCKET_FRAME_TOO_LARGE, ERR_DATASOCKET_BUFFER_FULL.
  */
 export class ValueEncoder {
-  #records = new SentRecords();
-  #packr = packrFor(this.#records);
-  #packing = false;
+  private _records = new SentRecords();
+  private _packr = packrFor(this._records);
+  private _packing = false;
 
   /** Encodes `value` as one frame appended to `writer`; returns the frame's size in bytes. */
   encode(value: unknown, writer: FrameWriter, limits: EncodeLimits): number {
@@ -109,25 +109,25 @@ export class ValueEncoder {
       end = source.length;
     } else {
       kind = FrameKind.VALUE;
-      if (this.#packing) {
+      if (this._packing) {
         // msgpackr would pack it inside the value being packed, on the same record table.
         throw new DataSocketError(ErrorCode.UNSERIALIZABLE, 'send() was called on this socket while it was encoding a value (from a getter or toJSON)');
       }
       let packed: Uint8Array & { start?: number; end?: number };
-      this.#packing = true;
-      this.#records.startFrame();
+      this._packing = true;
+      this._records.startFrame();
       try {
         // Packed into msgpackr's own buffer, at the same place every time: the bytes are
         // copied into the frame at once, so nothing is allocated per value.
-        packed = this.#packr.pack(value, REUSE_BUFFER_MODE | RESET_BUFFER_MODE);
+        packed = this._packr.pack(value, REUSE_BUFFER_MODE | RESET_BUFFER_MODE);
       } catch (error) {
-        this.#reset();
+        this._reset();
         if (error instanceof DataSocketError) throw error;
         throw new DataSocketError(ErrorCode.UNSERIALIZABLE, `the value cannot be sent: ${(error as Error)?.message ?? String(error)}`, {
           cause: error,
         });
       } finally {
-        this.#packing = false;
+        this._packing = false;
       }
       source = packed;
       // Values with shared references come back as their own buffer; the others as the whole
@@ -140,10 +140,10 @@ export class ValueEncoder {
       }
       // Only a body longer than MAX_NESTING bytes can nest deeper than that.
       if (end - start > MAX_NESTING) {
-        this.#records.peerSlots(encodeSlots);
+        this._records.peerSlots(encodeSlots);
         const problem = scanValue(source, start, end, encodeSlots);
         if (problem !== null) {
-          this.#reset();
+          this._reset();
           throw new DataSocketError(ErrorCode.UNSERIALIZABLE, `the value cannot be sent: ${problem}`);
         }
       }
@@ -152,7 +152,7 @@ export class ValueEncoder {
     const total = FRAME_HEADER_BYTES + length;
     if (length > limits.maxFrameBytes || total > limits.budget) {
       // The packer may have defined record structures the peer will never see.
-      if (kind === FrameKind.VALUE) this.#reset();
+      if (kind === FrameKind.VALUE) this._reset();
       if (length > limits.maxFrameBytes) {
         throw new DataSocketError(
           ErrorCode.FRAME_TOO_LARGE,
@@ -166,9 +166,9 @@ export class ValueEncoder {
     }
     writer.append(kind, source, start, end);
     if (kind === FrameKind.VALUE) {
-      this.#records.commit();
+      this._records.commit();
       // msgpackr keeps its largest buffer for reuse; once a big value is copied out, let it go.
-      if (length > RELEASE_BUFFER_BYTES) this.#packr.useBuffer(new Uint8Array(8192));
+      if (length > RELEASE_BUFFER_BYTES) this._packr.useBuffer(new Uint8Array(8192));
     }
     return total;
   }
@@ -177,9 +177,9 @@ export class ValueEncoder {
   // seen. A fresh table redefines every structure inline before using it (an encoder
   // never references a slot it did not write), and the peer's decoder takes each
   // definition as it comes, so the stream stays in step.
-  #reset(): void {
-    this.#records = new SentRecords();
-    this.#packr = packrFor(this.#records);
+  private _reset(): void {
+    this._records = new SentRecords();
+    this._packr = packrFor(this._records);
   }
 }
 
@@ -226,11 +226,11 @@ function release(): void {
 
 /** Turns frames back into values. Throws ERR_DATASOCKET_PROTOCOL on bytes that are not a valid value. */
 export class ValueDecoder {
-  readonly #records = new ReceivedRecords();
+  private readonly _records = new ReceivedRecords();
 
   /** Decodes the frame body `source[start..end)` of `kind`; `owned` if `source` is exactly that body and fresh. */
   decode(kind: number, source: Uint8Array, start: number, end: number, owned: boolean): unknown {
-    if (kind === FrameKind.VALUE) return this.#decodeValue(source, start, end);
+    if (kind === FrameKind.VALUE) return this._decodeValue(source, start, end);
     const make = MAKE_OF_KIND[kind];
     if (make === undefined) throw new DataSocketError(ErrorCode.PROTOCOL, `frame kind ${kind} carries no value`);
     // Binary values get their own, exactly sized, aligned buffer.
@@ -240,11 +240,11 @@ export class ValueDecoder {
     return make(bytes);
   }
 
-  #decodeValue(source: Uint8Array, start: number, end: number): unknown {
+  private _decodeValue(source: Uint8Array, start: number, end: number): unknown {
     const length = end - start;
     // A plain Uint8Array (not a Node Buffer), so that the bins msgpackr copies out of it are Uint8Arrays too.
     const body = new Uint8Array(source.buffer, source.byteOffset + start, length);
-    const records = this.#records;
+    const records = this._records;
     let scanned: Int32Array | null = null;
     // Only a body longer than MAX_NESTING bytes can nest deeper or hold a single-use
     // key list; only one with a 0xc1 byte can hold 0xc1 as a value. The others need no scan.

@@ -29,25 +29,25 @@ export type EventName<K extends string> = K | `${K}.${string}`;
 export class Emitter<Events extends { [K in keyof Events]: (...args: never[]) => unknown }> {
   // One frozen array per event, replaced on every change: emitting iterates a
   // snapshot, so handlers may call on/off freely, and the hot path never copies.
-  #handlers = new Map<string, readonly Registration[]>();
-  readonly #names: ReadonlySet<string>;
-  readonly #aliases: Readonly<Record<string, string>>;
+  private _handlers = new Map<string, readonly Registration[]>();
+  private readonly _names: ReadonlySet<string>;
+  private readonly _aliases: Readonly<Record<string, string>>;
 
   protected constructor(names: readonly (keyof Events & string)[], aliases: Readonly<Record<string, keyof Events & string>> = {}) {
-    this.#names = new Set(names);
-    this.#aliases = aliases;
-    for (const name of names) this.#handlers.set(name, NONE);
+    this._names = new Set(names);
+    this._aliases = aliases;
+    for (const name of names) this._handlers.set(name, NONE);
   }
 
   /** Calls `callback` on every `event`. `event` may carry a namespace: `'data.chat'`. Returns this socket. */
   on<K extends keyof Events & string>(event: EventName<K>, callback: Events[K]): this {
-    this.#add(event, callback, false);
+    this._add(event, callback, false);
     return this;
   }
 
   /** Like `on`, for the next `event` only. */
   once<K extends keyof Events & string>(event: EventName<K>, callback: Events[K]): this {
-    this.#add(event, callback, true);
+    this._add(event, callback, true);
     return this;
   }
 
@@ -58,35 +58,35 @@ export class Emitter<Events extends { [K in keyof Events]: (...args: never[]) =>
    */
   off(eventOrCallback: string | ((...args: never[]) => unknown)): this {
     if (typeof eventOrCallback === 'function') {
-      for (const [event, list] of this.#handlers) {
-        if (list.some((r) => r.fn === eventOrCallback)) this.#handlers.set(event, freeze(list.filter((r) => r.fn !== eventOrCallback)));
+      for (const [event, list] of this._handlers) {
+        if (list.some((r) => r.fn === eventOrCallback)) this._handlers.set(event, freeze(list.filter((r) => r.fn !== eventOrCallback)));
       }
       return this;
     }
     if (typeof eventOrCallback !== 'string') throw invalidArgument('off() takes an event name or a callback');
-    const { event, ns } = this.#parse(eventOrCallback, true);
-    const events = event === '' ? [...this.#handlers.keys()] : [event];
+    const { event, ns } = this._parse(eventOrCallback, true);
+    const events = event === '' ? [...this._handlers.keys()] : [event];
     for (const name of events) {
-      const list = this.#handlers.get(name) ?? NONE;
+      const list = this._handlers.get(name) ?? NONE;
       const kept = ns === '' ? NONE : list.filter((r) => r.ns !== ns);
-      if (kept.length !== list.length) this.#handlers.set(name, freeze(kept));
+      if (kept.length !== list.length) this._handlers.set(name, freeze(kept));
     }
     return this;
   }
 
   /** Whether anything listens to `event` (used to skip work nobody would see). */
   protected listens(event: keyof Events & string): boolean {
-    return (this.#handlers.get(event) ?? NONE).length !== 0;
+    return (this._handlers.get(event) ?? NONE).length !== 0;
   }
 
   /** Calls every handler of `event` (with `this` the socket), passing `arg` if the event has one. */
   // One optional argument, not a rest parameter: 'data' is emitted per value, and a rest
   // array would be allocated each time. Every event here has at most one argument.
   protected emit<K extends keyof Events & string>(event: K, arg?: Parameters<Events[K]>[0]): void {
-    const list = this.#handlers.get(event) ?? NONE;
+    const list = this._handlers.get(event) ?? NONE;
     for (let i = 0; i < list.length; i++) {
       const registration = list[i]!;
-      if (registration.once) this.#removeRegistration(event, registration);
+      if (registration.once) this._removeRegistration(event, registration);
       try {
         (registration.fn as (this: unknown, a?: unknown) => unknown).call(this, arg);
       } catch (error) {
@@ -97,23 +97,23 @@ export class Emitter<Events extends { [K in keyof Events]: (...args: never[]) =>
 
   /** Drops every handler; used once the socket is closed so nothing keeps user code alive. */
   protected removeAllHandlers(): void {
-    for (const event of this.#handlers.keys()) this.#handlers.set(event, NONE);
+    for (const event of this._handlers.keys()) this._handlers.set(event, NONE);
   }
 
-  #add(name: unknown, fn: unknown, once: boolean): void {
+  private _add(name: unknown, fn: unknown, once: boolean): void {
     if (typeof name !== 'string') throw invalidArgument('the event name must be a string');
     if (typeof fn !== 'function') throw invalidArgument(`the handler for '${name}' must be a function`);
-    const { event, ns } = this.#parse(name, false);
-    const list = this.#handlers.get(event) ?? NONE;
-    this.#handlers.set(event, freeze([...list, { fn: fn as Registration['fn'], ns, once }]));
+    const { event, ns } = this._parse(name, false);
+    const list = this._handlers.get(event) ?? NONE;
+    this._handlers.set(event, freeze([...list, { fn: fn as Registration['fn'], ns, once }]));
   }
 
-  #removeRegistration(event: string, registration: Registration): void {
-    const list = this.#handlers.get(event) ?? NONE;
-    this.#handlers.set(event, freeze(list.filter((r) => r !== registration)));
+  private _removeRegistration(event: string, registration: Registration): void {
+    const list = this._handlers.get(event) ?? NONE;
+    this._handlers.set(event, freeze(list.filter((r) => r !== registration)));
   }
 
-  #parse(name: string, allowBareNamespace: boolean): { event: string; ns: string } {
+  private _parse(name: string, allowBareNamespace: boolean): { event: string; ns: string } {
     const dot = name.indexOf('.');
     const rawEvent = dot === -1 ? name : name.slice(0, dot);
     const ns = dot === -1 ? '' : name.slice(dot + 1);
@@ -122,9 +122,9 @@ export class Emitter<Events extends { [K in keyof Events]: (...args: never[]) =>
       if (allowBareNamespace && ns !== '') return { event: '', ns };
       throw invalidArgument(`'${name}' names no event`);
     }
-    const event = this.#aliases[rawEvent] ?? rawEvent;
-    if (!this.#names.has(event)) {
-      throw invalidArgument(`unknown event '${rawEvent}' (events: ${[...this.#names, ...Object.keys(this.#aliases)].join(', ')})`);
+    const event = this._aliases[rawEvent] ?? rawEvent;
+    if (!this._names.has(event)) {
+      throw invalidArgument(`unknown event '${rawEvent}' (events: ${[...this._names, ...Object.keys(this._aliases)].join(', ')})`);
     }
     return { event, ns };
   }

@@ -65,13 +65,13 @@ export interface Batch {
  */
 export class FrameWriter {
   // Allocated on the first append: listeners and idle sockets never pay for a slab.
-  #slab: Uint8Array = EMPTY;
-  #start = 0;
-  #pos = 0;
-  #closed: Uint8Array[] = [];
-  #retired: Uint8Array[] = [];
-  #free: Uint8Array[] = [];
-  #nextSlabBytes = MIN_SLAB_BYTES;
+  private _slab: Uint8Array = EMPTY;
+  private _start = 0;
+  private _pos = 0;
+  private _closed: Uint8Array[] = [];
+  private _retired: Uint8Array[] = [];
+  private _free: Uint8Array[] = [];
+  private _nextSlabBytes = MIN_SLAB_BYTES;
   /** Bytes of frames appended and not yet taken. */
   pendingBytes = 0;
   /** Number of frames appended and not yet taken. */
@@ -81,33 +81,33 @@ export class FrameWriter {
   append(kind: number, source: Uint8Array, start = 0, end = source.length): void {
     const n = end - start;
     const total = FRAME_HEADER_BYTES + n;
-    if (total > this.#slab.length - this.#pos) {
-      this.#closeRegion();
+    if (total > this._slab.length - this._pos) {
+      this._closeRegion();
       if (total > OWN_BUFFER_BYTES) {
         // Filled completely below, so never zero-filled first; given back through `recycle` once sent.
         const buffer = largeBuffer(total);
         const own = buffer.length === total ? buffer : buffer.subarray(0, total);
         writeFrameHeader(own, 0, n, kind);
         own.set(source.subarray(start, end), FRAME_HEADER_BYTES);
-        this.#closed.push(own);
-        this.#retired.push(buffer);
+        this._closed.push(own);
+        this._retired.push(buffer);
         this.pendingBytes += total;
         this.pendingCount++;
         return;
       }
-      this.#nextSlab(total);
+      this._nextSlab(total);
     }
-    const slab = this.#slab;
-    const pos = this.#pos;
+    const slab = this._slab;
+    const pos = this._pos;
     writeFrameHeader(slab, pos, n, kind);
     if (n <= 64) {
-      // TypedArray#set (and the view it needs) costs more than the copy itself for the small bodies that dominate.
+      // TypedArray.prototype.set (and the view it needs) costs more than the copy itself for the small bodies that dominate.
       const at = pos + FRAME_HEADER_BYTES - start;
       for (let i = start; i < end; i++) slab[at + i] = source[i]!;
     } else {
       slab.set(source.subarray(start, end), pos + FRAME_HEADER_BYTES);
     }
-    this.#pos = pos + total;
+    this._pos = pos + total;
     this.pendingBytes += total;
     this.pendingCount++;
   }
@@ -120,10 +120,10 @@ export class FrameWriter {
 
   /** Hands out every pending byte, in order, as one or more chunks; then nothing is pending. */
   take(): Batch {
-    this.#closeRegion();
-    const batch: Batch = { chunks: this.#closed, retired: this.#retired.length === 0 ? NO_SLABS : this.#retired };
-    this.#closed = [];
-    if (this.#retired.length !== 0) this.#retired = [];
+    this._closeRegion();
+    const batch: Batch = { chunks: this._closed, retired: this._retired.length === 0 ? NO_SLABS : this._retired };
+    this._closed = [];
+    if (this._retired.length !== 0) this._retired = [];
     this.pendingBytes = 0;
     this.pendingCount = 0;
     return batch;
@@ -133,36 +133,36 @@ export class FrameWriter {
   recycle(slabs: readonly Uint8Array[]): void {
     for (const slab of slabs) {
       if (slab.length > MAX_SLAB_BYTES) keepSpare(slab);
-      else if (this.#free.length < MAX_FREE_SLABS) this.#free.push(slab);
+      else if (this._free.length < MAX_FREE_SLABS) this._free.push(slab);
     }
   }
 
   /** Forgets every pending frame (used when a connection aborts). */
   clear(): void {
-    this.#closed = [];
-    this.#retired = [];
-    this.#free = [];
-    this.#start = this.#pos;
+    this._closed = [];
+    this._retired = [];
+    this._free = [];
+    this._start = this._pos;
     this.pendingBytes = 0;
     this.pendingCount = 0;
   }
 
-  #nextSlab(atLeast: number): void {
-    if (this.#slab !== EMPTY) this.#retired.push(this.#slab);
-    let slab = this.#free.pop();
+  private _nextSlab(atLeast: number): void {
+    if (this._slab !== EMPTY) this._retired.push(this._slab);
+    let slab = this._free.pop();
     if (slab === undefined || slab.length < atLeast) {
-      const size = Math.min(MAX_SLAB_BYTES, Math.max(this.#nextSlabBytes, atLeast * 4));
+      const size = Math.min(MAX_SLAB_BYTES, Math.max(this._nextSlabBytes, atLeast * 4));
       slab = new Uint8Array(size);
-      this.#nextSlabBytes = Math.min(MAX_SLAB_BYTES, size * 2);
+      this._nextSlabBytes = Math.min(MAX_SLAB_BYTES, size * 2);
     }
-    this.#slab = slab;
-    this.#start = this.#pos = 0;
+    this._slab = slab;
+    this._start = this._pos = 0;
   }
 
-  #closeRegion(): void {
-    if (this.#pos > this.#start) {
-      this.#closed.push(this.#slab.subarray(this.#start, this.#pos));
-      this.#start = this.#pos;
+  private _closeRegion(): void {
+    if (this._pos > this._start) {
+      this._closed.push(this._slab.subarray(this._start, this._pos));
+      this._start = this._pos;
     }
   }
 }
@@ -192,98 +192,98 @@ export type FrameHandler = (kind: number, source: Uint8Array, start: number, end
  * Bodies wholly inside one chunk are handed out as ranges of that chunk.
  */
 export class FrameReader {
-  readonly #maxFrameBytes: number;
-  readonly #onFrame: FrameHandler;
-  readonly #head = new Uint8Array(FRAME_HEADER_BYTES);
-  #headLength = 0;
-  #body: Uint8Array | null = null;
-  #bodyPos = 0;
-  #bodyKind = 0;
-  #stopped = false;
+  private readonly _maxFrameBytes: number;
+  private readonly _onFrame: FrameHandler;
+  private readonly _head = new Uint8Array(FRAME_HEADER_BYTES);
+  private _headLength = 0;
+  private _body: Uint8Array | null = null;
+  private _bodyPos = 0;
+  private _bodyKind = 0;
+  private _stopped = false;
 
   constructor(maxFrameBytes: number, onFrame: FrameHandler) {
-    this.#maxFrameBytes = maxFrameBytes;
-    this.#onFrame = onFrame;
+    this._maxFrameBytes = maxFrameBytes;
+    this._onFrame = onFrame;
   }
 
   /** Whether part of a frame has been read and its rest has not. */
   get midFrame(): boolean {
-    return this.#headLength > 0 || this.#body !== null;
+    return this._headLength > 0 || this._body !== null;
   }
 
   /** Makes every later `push` a no-op, and ends the current one after the frame being handled. */
   stop(): void {
-    this.#stopped = true;
-    this.#body = null;
-    this.#headLength = 0;
+    this._stopped = true;
+    this._body = null;
+    this._headLength = 0;
   }
 
   /** Feeds the next bytes of the stream. */
   push(chunk: Uint8Array): void {
-    if (this.#stopped) return;
+    if (this._stopped) return;
     const n = chunk.length;
     let i = 0;
-    if (this.#body !== null) {
-      i = this.#continueBody(chunk);
-      if (i === -1 || this.#stopped) return;
+    if (this._body !== null) {
+      i = this._continueBody(chunk);
+      if (i === -1 || this._stopped) return;
     }
-    if (this.#headLength > 0) {
-      const want = FRAME_HEADER_BYTES - this.#headLength;
+    if (this._headLength > 0) {
+      const want = FRAME_HEADER_BYTES - this._headLength;
       const take = Math.min(want, n - i);
-      this.#head.set(chunk.subarray(i, i + take), this.#headLength);
-      this.#headLength += take;
+      this._head.set(chunk.subarray(i, i + take), this._headLength);
+      this._headLength += take;
       i += take;
-      if (this.#headLength < FRAME_HEADER_BYTES) return;
-      this.#headLength = 0;
-      const length = readFrameLength(this.#head, 0);
-      const kind = this.#head[4]!;
-      checkHeader(length, kind, this.#maxFrameBytes);
+      if (this._headLength < FRAME_HEADER_BYTES) return;
+      this._headLength = 0;
+      const length = readFrameLength(this._head, 0);
+      const kind = this._head[4]!;
+      checkHeader(length, kind, this._maxFrameBytes);
       if (i + length <= n) {
-        this.#onFrame(kind, chunk, i, i + length, false);
+        this._onFrame(kind, chunk, i, i + length, false);
         i += length;
-        if (this.#stopped) return;
+        if (this._stopped) return;
       } else {
-        this.#startBody(kind, length, chunk, i);
+        this._startBody(kind, length, chunk, i);
         return;
       }
     }
     while (n - i >= FRAME_HEADER_BYTES) {
       const length = readFrameLength(chunk, i);
       const kind = chunk[i + 4]!;
-      checkHeader(length, kind, this.#maxFrameBytes);
+      checkHeader(length, kind, this._maxFrameBytes);
       const start = i + FRAME_HEADER_BYTES;
       const end = start + length;
       if (end > n) {
-        this.#startBody(kind, length, chunk, start);
+        this._startBody(kind, length, chunk, start);
         return;
       }
-      this.#onFrame(kind, chunk, start, end, false);
-      if (this.#stopped) return;
+      this._onFrame(kind, chunk, start, end, false);
+      if (this._stopped) return;
       i = end;
     }
     if (i < n) {
-      this.#head.set(chunk.subarray(i, n), 0);
-      this.#headLength = n - i;
+      this._head.set(chunk.subarray(i, n), 0);
+      this._headLength = n - i;
     }
   }
 
-  #startBody(kind: number, length: number, chunk: Uint8Array, from: number): void {
+  private _startBody(kind: number, length: number, chunk: Uint8Array, from: number): void {
     const body = allocateBody(length);
     body.set(chunk.subarray(from), 0);
-    this.#body = body;
-    this.#bodyPos = chunk.length - from;
-    this.#bodyKind = kind;
+    this._body = body;
+    this._bodyPos = chunk.length - from;
+    this._bodyKind = kind;
   }
 
   /** Returns where the rest of `chunk` starts once the body is whole, or -1 if it still is not. */
-  #continueBody(chunk: Uint8Array): number {
-    const body = this.#body!;
-    const take = Math.min(body.length - this.#bodyPos, chunk.length);
-    body.set(take === chunk.length ? chunk : chunk.subarray(0, take), this.#bodyPos);
-    this.#bodyPos += take;
-    if (this.#bodyPos < body.length) return -1;
-    this.#body = null;
-    this.#onFrame(this.#bodyKind, body, 0, body.length, true);
+  private _continueBody(chunk: Uint8Array): number {
+    const body = this._body!;
+    const take = Math.min(body.length - this._bodyPos, chunk.length);
+    body.set(take === chunk.length ? chunk : chunk.subarray(0, take), this._bodyPos);
+    this._bodyPos += take;
+    if (this._bodyPos < body.length) return -1;
+    this._body = null;
+    this._onFrame(this._bodyKind, body, 0, body.length, true);
     return take;
   }
 }
@@ -293,18 +293,18 @@ export class FrameReader {
  * bytes that must be checked but never decoded.
  */
 export class FrameScanner {
-  readonly #maxFrameBytes: number;
-  readonly #head = new Uint8Array(FRAME_HEADER_BYTES);
-  #headLength = 0;
-  #skip = 0;
+  private readonly _maxFrameBytes: number;
+  private readonly _head = new Uint8Array(FRAME_HEADER_BYTES);
+  private _headLength = 0;
+  private _skip = 0;
 
   constructor(maxFrameBytes: number) {
-    this.#maxFrameBytes = maxFrameBytes;
+    this._maxFrameBytes = maxFrameBytes;
   }
 
   /** Whether the stream stops inside a frame. */
   get midFrame(): boolean {
-    return this.#headLength > 0 || this.#skip > 0;
+    return this._headLength > 0 || this._skip > 0;
   }
 
   /** Checks the headers in `chunk`. Throws ERR_DATASOCKET_PROTOCOL on a bad header. */
@@ -312,31 +312,31 @@ export class FrameScanner {
     const n = chunk.length;
     let i = 0;
     for (;;) {
-      if (this.#skip > 0) {
-        const take = Math.min(this.#skip, n - i);
-        this.#skip -= take;
+      if (this._skip > 0) {
+        const take = Math.min(this._skip, n - i);
+        this._skip -= take;
         i += take;
-        if (this.#skip > 0) return;
+        if (this._skip > 0) return;
       }
       if (i === n) return;
       let length: number;
       let kind: number;
-      if (this.#headLength === 0 && n - i >= FRAME_HEADER_BYTES) {
+      if (this._headLength === 0 && n - i >= FRAME_HEADER_BYTES) {
         length = readFrameLength(chunk, i);
         kind = chunk[i + 4]!;
         i += FRAME_HEADER_BYTES;
       } else {
-        const take = Math.min(FRAME_HEADER_BYTES - this.#headLength, n - i);
-        this.#head.set(chunk.subarray(i, i + take), this.#headLength);
-        this.#headLength += take;
+        const take = Math.min(FRAME_HEADER_BYTES - this._headLength, n - i);
+        this._head.set(chunk.subarray(i, i + take), this._headLength);
+        this._headLength += take;
         i += take;
-        if (this.#headLength < FRAME_HEADER_BYTES) return;
-        this.#headLength = 0;
-        length = readFrameLength(this.#head, 0);
-        kind = this.#head[4]!;
+        if (this._headLength < FRAME_HEADER_BYTES) return;
+        this._headLength = 0;
+        length = readFrameLength(this._head, 0);
+        kind = this._head[4]!;
       }
-      checkHeader(length, kind, this.#maxFrameBytes);
-      this.#skip = length;
+      checkHeader(length, kind, this._maxFrameBytes);
+      this._skip = length;
     }
   }
 }

@@ -146,19 +146,19 @@ type TransitionNode = Record<string | symbol, unknown>;
 export class SentRecords {
   /** What msgpackr's Packr reads and writes as `structures`. */
   readonly structures: unknown[] & { transitions?: TransitionNode };
-  readonly #written: (string[] | undefined)[] = new Array(SENT_SLOTS);
+  private readonly _written: (string[] | undefined)[] = new Array(SENT_SLOTS);
   /** Definitions written while packing the current frame: slot, then key count or SLOT_EMPTY (single-use). */
-  readonly #pending: number[] = [];
+  private readonly _pending: number[] = [];
   /** Each slot as the peer holds it after the last frame sent: its number of keys, or SLOT_EMPTY. */
-  readonly #peer = new Int32Array(RECORD_SLOTS).fill(SLOT_EMPTY);
+  private readonly _peer = new Int32Array(RECORD_SLOTS).fill(SLOT_EMPTY);
 
   constructor() {
     const structures: unknown[] = [];
     for (let slot = 0; slot < SENT_SLOTS; slot++) {
       // Not configurable: msgpackr's re-entrant packing resets the table's length, which must fail rather than drop these.
       Object.defineProperty(structures, slot, {
-        get: () => this.#written[slot],
-        set: (keys: string[]) => this.#define(slot, keys),
+        get: () => this._written[slot],
+        set: (keys: string[]) => this._define(slot, keys),
         enumerable: true,
       });
     }
@@ -167,27 +167,27 @@ export class SentRecords {
 
   /** Call right before packing a frame. */
   startFrame(): void {
-    if (this.#pending.length !== 0) this.#pending.length = 0;
+    if (this._pending.length !== 0) this._pending.length = 0;
   }
 
   /** Writes the slots as the peer holds them before the frame being packed. */
   peerSlots(counts: Int32Array): void {
-    counts.set(this.#peer);
+    counts.set(this._peer);
   }
 
   /** The packed frame is sent: the peer will hold its definitions. */
   commit(): void {
-    const pending = this.#pending;
+    const pending = this._pending;
     if (pending.length === 0) return;
-    for (let i = 0; i < pending.length; i += 2) this.#peer[pending[i]!] = pending[i + 1]!;
+    for (let i = 0; i < pending.length; i += 2) this._peer[pending[i]!] = pending[i + 1]!;
     pending.length = 0;
   }
 
-  #define(slot: number, keys: string[]): void {
-    this.#written[slot] = keys;
+  private _define(slot: number, keys: string[]): void {
+    this._written[slot] = keys;
     const single = keyListBytes(keys) > RECORD_KEEP_BYTES;
-    this.#pending.push(slot, single ? SLOT_EMPTY : keys.length);
-    if (single) this.#forgetShape(slot, keys);
+    this._pending.push(slot, single ? SLOT_EMPTY : keys.length);
+    if (single) this._forgetShape(slot, keys);
   }
 
   /**
@@ -196,7 +196,7 @@ export class SentRecords {
    * definition instead of a reference, and dropping the node's copy of the keys
    * makes that definition carry its keys again instead of a pointer to these.
    */
-  #forgetShape(slot: number, keys: readonly string[]): void {
+  private _forgetShape(slot: number, keys: readonly string[]): void {
     let node = this.structures.transitions;
     for (const key of keys) node = node?.[key] as TransitionNode | undefined;
     const id = 0x40 + slot;

@@ -90,55 +90,55 @@ const scheduleFlush: Schedule = (globalThis as { setImmediate?: Schedule }).setI
  * own `connect`/`listen` and a carrier; the methods here are the API of SPEC §2.
  */
 export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
-  #state: DataSocketState = 'connecting';
-  readonly #role: Role;
-  readonly #options: ResolvedOptions;
-  #address: DataSocketAddress;
-  #carrier: Carrier | null = null;
-  readonly #writer = new FrameWriter();
-  readonly #encoder: ValueEncoder | null;
-  readonly #decoder: ValueDecoder | null;
-  readonly #reader: FrameReader | null;
-  readonly #limits: EncodeLimits;
-  #inflightBytes = 0;
+  private _state: DataSocketState = 'connecting';
+  private readonly _role: Role;
+  private readonly _options: ResolvedOptions;
+  private _address: DataSocketAddress;
+  private _carrier: Carrier | null = null;
+  private readonly _writer = new FrameWriter();
+  private readonly _encoder: ValueEncoder | null;
+  private readonly _decoder: ValueDecoder | null;
+  private readonly _reader: FrameReader | null;
+  private readonly _limits: EncodeLimits;
+  private _inflightBytes = 0;
   /** For each transmit not yet reported sent, the slabs it was the last to use. */
-  readonly #inflightRetired: (readonly Uint8Array[])[] = [];
-  #flushScheduled = false;
-  #needDrain = false;
-  #closeRequested = false;
-  #endAfterFlush = false;
-  #peerEnded = false;
+  private readonly _inflightRetired: (readonly Uint8Array[])[] = [];
+  private _flushScheduled = false;
+  private _needDrain = false;
+  private _closeRequested = false;
+  private _endAfterFlush = false;
+  private _peerEnded = false;
 
   protected constructor(role: Role, options: ResolvedOptions, address: DataSocketAddress) {
     super(EVENT_NAMES, { receive: 'data' });
-    this.#role = role;
-    this.#options = options;
-    this.#address = Object.freeze({ ...address });
-    this.#limits = { maxFrameBytes: options.maxFrameBytes, budget: 0 };
+    this._role = role;
+    this._options = options;
+    this._address = Object.freeze({ ...address });
+    this._limits = { maxFrameBytes: options.maxFrameBytes, budget: 0 };
     const connection = role !== 'listener';
-    this.#encoder = connection ? new ValueEncoder() : null;
-    this.#decoder = connection ? new ValueDecoder() : null;
-    this.#reader = connection ? new FrameReader(options.maxFrameBytes, this.#onFrame) : null;
+    this._encoder = connection ? new ValueEncoder() : null;
+    this._decoder = connection ? new ValueDecoder() : null;
+    this._reader = connection ? new FrameReader(options.maxFrameBytes, this._onFrame) : null;
   }
 
   /** 'connecting' | 'open' | 'listening' | 'closing' | 'closed'. */
   get state(): DataSocketState {
-    return this.#state;
+    return this._state;
   }
 
   /** Open (or listening), and neither closing nor closed. */
   get active(): boolean {
-    return this.#state === 'open' || this.#state === 'listening';
+    return this._state === 'open' || this._state === 'listening';
   }
 
   /** Where this socket is: `{ name, path }` for local sockets, `{ name, port }` for TCP. */
   get address(): DataSocketAddress {
-    return this.#address;
+    return this._address;
   }
 
   /** Bytes queued by `send()` and not yet handed to the OS. */
   get bufferedAmount(): number {
-    return this.#writer.pendingBytes + this.#inflightBytes;
+    return this._writer.pendingBytes + this._inflightBytes;
   }
 
   /**
@@ -148,25 +148,25 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
    * Throws ERR_DATASOCKET_CLOSED, _UNSERIALIZABLE, _FRAME_TOO_LARGE or _BUFFER_FULL, having sent nothing.
    */
   send(data: unknown): boolean {
-    if (this.#closeRequested || this.#state === 'closing' || this.#state === 'closed') {
+    if (this._closeRequested || this._state === 'closing' || this._state === 'closed') {
       throw new DataSocketError(ErrorCode.CLOSED, 'send() on a closed DataSocket');
     }
-    if (this.#encoder === null) throw invalidArgument('a listening DataSocket cannot send; send on the connections it accepts');
-    const limits = this.#limits;
-    limits.budget = this.#options.maxBufferedBytes - this.bufferedAmount;
-    this.#encoder.encode(data, this.#writer, limits);
-    if (this.#state === 'open') {
+    if (this._encoder === null) throw invalidArgument('a listening DataSocket cannot send; send on the connections it accepts');
+    const limits = this._limits;
+    limits.budget = this._options.maxBufferedBytes - this.bufferedAmount;
+    this._encoder.encode(data, this._writer, limits);
+    if (this._state === 'open') {
       // An idle connection writes at once (a reply should not wait for the turn to end);
       // a busy one batches until the turn ends or enough is pending.
-      if (this.#inflightBytes === 0 || this.#writer.pendingBytes >= EAGER_FLUSH_BYTES) {
-        this.#flush();
-      } else if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        scheduleFlush(this.#scheduledFlush);
+      if (this._inflightBytes === 0 || this._writer.pendingBytes >= EAGER_FLUSH_BYTES) {
+        this._flush();
+      } else if (!this._flushScheduled) {
+        this._flushScheduled = true;
+        scheduleFlush(this._scheduledFlush);
       }
     }
-    if (this.bufferedAmount < this.#options.highWaterMark) return true;
-    this.#needDrain = true;
+    if (this.bufferedAmount < this._options.highWaterMark) return true;
+    this._needDrain = true;
     return false;
   }
 
@@ -176,22 +176,22 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
    * accepting and removes its socket file; its connections stay open. Idempotent.
    */
   close(): void {
-    if (this.#closeRequested || this.#state === 'closed') return;
-    this.#closeRequested = true;
-    switch (this.#state) {
+    if (this._closeRequested || this._state === 'closed') return;
+    this._closeRequested = true;
+    switch (this._state) {
       case 'connecting':
-        this.#teardown();
-        queueMicrotask(() => this.#emitClose());
+        this._teardown();
+        queueMicrotask(() => this._emitClose());
         return;
       case 'open':
-        this.#state = 'closing';
-        this.#writer.appendEnd();
-        this.#endAfterFlush = true;
-        this.#flush();
+        this._state = 'closing';
+        this._writer.appendEnd();
+        this._endAfterFlush = true;
+        this._flush();
         return;
       case 'listening':
-        this.#state = 'closing';
-        this.#carrier?.end();
+        this._state = 'closing';
+        this._carrier?.end();
         return;
       case 'closing':
         return;
@@ -200,44 +200,44 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
 
   /** The options this socket was made with, after defaults. */
   protected get options(): ResolvedOptions {
-    return this.#options;
+    return this._options;
   }
 
   /** Attaches what carries the bytes; done before the socket opens, so `close()` can abort it. */
   protected attach(carrier: Carrier): void {
-    this.#carrier = carrier;
+    this._carrier = carrier;
   }
 
   /** Replaces the address once it is known (listener bound, connection accepted). */
   protected setAddress(address: DataSocketAddress): void {
-    this.#address = Object.freeze({ ...address });
+    this._address = Object.freeze({ ...address });
   }
 
   /** The carrier connected and the listener accepted: emits `connect`, then sends what was queued. */
   protected opened(): void {
-    if (this.#state !== 'connecting') return;
-    this.#state = 'open';
+    if (this._state !== 'connecting') return;
+    this._state = 'open';
     this.emit('connect');
-    if (this.#state === 'open' && this.#writer.pendingCount > 0) this.#flush();
+    if (this._state === 'open' && this._writer.pendingCount > 0) this._flush();
   }
 
   /** A listener is bound: emits `listening`. */
   protected bound(): void {
-    if (this.#state !== 'connecting') return;
-    this.#state = 'listening';
+    if (this._state !== 'connecting') return;
+    this._state = 'listening';
     this.emit('listening');
   }
 
   /** Listener: an incoming connection failed its handshake. */
   protected clientFailed(error: DataSocketError): void {
-    if (this.#state === 'listening') this.emit('clientError', error);
+    if (this._state === 'listening') this.emit('clientError', error);
   }
 
   /** Bytes arrived from the peer. */
   protected receive(chunk: Uint8Array): void {
-    if (this.#state === 'closed') return;
+    if (this._state === 'closed') return;
     try {
-      this.#reader!.push(chunk);
+      this._reader!.push(chunk);
     } catch (error) {
       this.fail(error instanceof DataSocketError ? error : new DataSocketError(ErrorCode.PROTOCOL, String(error), { cause: error }));
     }
@@ -245,113 +245,113 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
 
   /** `count` values (`bytes` bytes) reached the OS. */
   protected sent(bytes: number, count: number): void {
-    if (this.#closed()) return;
-    this.#inflightBytes -= bytes;
+    if (this._closed()) return;
+    this._inflightBytes -= bytes;
     // Batches complete in order: the slabs this one finished are no longer read by anyone.
-    const retired = this.#inflightRetired.shift();
-    if (retired !== undefined && retired.length !== 0) this.#writer.recycle(retired);
+    const retired = this._inflightRetired.shift();
+    if (retired !== undefined && retired.length !== 0) this._writer.recycle(retired);
     if (this.listens('sent')) {
-      for (let i = 0; i < count && !this.#closed(); i++) this.emit('sent');
+      for (let i = 0; i < count && !this._closed(); i++) this.emit('sent');
     }
     // With highWaterMark 0 every send() says wait; 'drain' then comes once everything is out.
-    if (this.#needDrain && !this.#closed() && (this.bufferedAmount < this.#options.highWaterMark || this.bufferedAmount === 0)) {
-      this.#needDrain = false;
-      if (!this.#closeRequested) this.emit('drain');
+    if (this._needDrain && !this._closed() && (this.bufferedAmount < this._options.highWaterMark || this.bufferedAmount === 0)) {
+      this._needDrain = false;
+      if (!this._closeRequested) this.emit('drain');
     }
   }
 
   /** The carrier takes bytes again after being blocked. */
   protected resume(): void {
-    this.#flush();
+    this._flush();
   }
 
   /** The carrier is gone. Clean if the peer said goodbye or we closed; otherwise the peer vanished. */
   protected ended(): void {
-    if (this.#state === 'closed') return;
-    if (this.#reader?.midFrame) {
+    if (this._state === 'closed') return;
+    if (this._reader?.midFrame) {
       this.fail(new DataSocketError('ECONNRESET', 'the peer closed the connection in the middle of a frame'));
-    } else if (this.#role !== 'listener' && this.#state === 'open' && !this.#peerEnded) {
+    } else if (this._role !== 'listener' && this._state === 'open' && !this._peerEnded) {
       this.fail(new DataSocketError('ECONNRESET', 'the connection ended without the peer closing it (did its process exit?)'));
     } else {
-      this.#teardown();
-      this.#emitClose();
+      this._teardown();
+      this._emitClose();
     }
   }
 
   /** Fails: emits `error`, then `close`; drops whatever is queued. */
   protected fail(error: DataSocketError): void {
-    if (this.#state === 'closed') return;
-    this.#teardown();
+    if (this._state === 'closed') return;
+    this._teardown();
     this.emit('error', error);
-    this.#emitClose();
+    this._emitClose();
   }
 
   /** Closes without `error` and without sending anything more (a refused or dropped connection). */
   protected drop(): void {
-    if (this.#state === 'closed') return;
-    this.#teardown();
-    this.#emitClose();
+    if (this._state === 'closed') return;
+    this._teardown();
+    this._emitClose();
   }
 
   // A method, not a field read: handlers run in between and TypeScript must not narrow across them.
-  #closed(): boolean {
-    return this.#state === 'closed';
+  private _closed(): boolean {
+    return this._state === 'closed';
   }
 
-  #teardown(): void {
-    this.#state = 'closed';
-    this.#writer.clear();
-    this.#reader?.stop();
-    const carrier = this.#carrier;
-    this.#carrier = null;
+  private _teardown(): void {
+    this._state = 'closed';
+    this._writer.clear();
+    this._reader?.stop();
+    const carrier = this._carrier;
+    this._carrier = null;
     carrier?.destroy();
   }
 
-  #emitClose(): void {
+  private _emitClose(): void {
     this.emit('close');
     this.removeAllHandlers();
   }
 
-  readonly #scheduledFlush = (): void => {
-    this.#flushScheduled = false;
-    this.#flush();
+  private readonly _scheduledFlush = (): void => {
+    this._flushScheduled = false;
+    this._flush();
   };
 
-  #flush(): void {
-    const carrier = this.#carrier;
-    if (carrier === null || (this.#state !== 'open' && this.#state !== 'closing') || carrier.blocked) return;
-    const writer = this.#writer;
+  private _flush(): void {
+    const carrier = this._carrier;
+    if (carrier === null || (this._state !== 'open' && this._state !== 'closing') || carrier.blocked) return;
+    const writer = this._writer;
     if (writer.pendingBytes > 0) {
       const count = writer.pendingCount;
       const bytes = writer.pendingBytes;
       const batch = writer.take();
-      this.#inflightBytes += bytes;
-      this.#inflightRetired.push(batch.retired);
+      this._inflightBytes += bytes;
+      this._inflightRetired.push(batch.retired);
       carrier.transmit(batch.chunks, bytes, count);
     }
-    if (this.#endAfterFlush && this.#carrier === carrier && !carrier.blocked) {
-      this.#endAfterFlush = false;
+    if (this._endAfterFlush && this._carrier === carrier && !carrier.blocked) {
+      this._endAfterFlush = false;
       carrier.end();
     }
   }
 
-  readonly #onFrame = (kind: number, source: Uint8Array, start: number, end: number, owned: boolean): void => {
-    if (this.#peerEnded) throw new DataSocketError(ErrorCode.PROTOCOL, 'the peer sent a frame after END');
+  private readonly _onFrame = (kind: number, source: Uint8Array, start: number, end: number, owned: boolean): void => {
+    if (this._peerEnded) throw new DataSocketError(ErrorCode.PROTOCOL, 'the peer sent a frame after END');
     if (kind === FrameKind.END) {
-      this.#peerEnded = true;
-      this.#onPeerEnd();
+      this._peerEnded = true;
+      this._onPeerEnd();
       return;
     }
-    const value = this.#decoder!.decode(kind, source, start, end, owned);
+    const value = this._decoder!.decode(kind, source, start, end, owned);
     this.emit('data', value);
   };
 
   // The peer closed on purpose: stop sending, flush what is queued (it still reads until our end), then end.
-  #onPeerEnd(): void {
-    if (this.#state !== 'open') return;
-    this.#state = 'closing';
-    this.#closeRequested = true;
-    this.#endAfterFlush = true;
-    this.#flush();
+  private _onPeerEnd(): void {
+    if (this._state !== 'open') return;
+    this._state = 'closing';
+    this._closeRequested = true;
+    this._endAfterFlush = true;
+    this._flush();
   }
 }
