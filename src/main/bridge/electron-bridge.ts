@@ -37,7 +37,6 @@ export interface DataSocketBridge {
 }
 
 interface Served {
-  readonly host: Host<BridgeRequester>;
   readonly webContents: WebContents;
   /** A cross-document navigation of its frame started: the next commit there replaces this document. */
   navigating: boolean;
@@ -45,6 +44,7 @@ interface Served {
 }
 
 /**
+ * @internal
  * How long main waits, once a page's port closed, for the event that says why
  * ('render-process-gone', 'destroyed', a navigation's commit): Electron sends them
  * over other channels, in no fixed order with the port's close. The reason decides
@@ -52,8 +52,6 @@ interface Served {
  */
 export const PORT_CLOSE_GRACE_MS = 500;
 
-/** `render-process-gone` reasons that are not a crash: the renderer ended on purpose. */
-const CLEAN_EXITS: ReadonlySet<string> = new Set(['clean-exit']);
 
 let installed = false;
 
@@ -96,7 +94,8 @@ export function installDataSocketBridge(options: BridgeOptions = {}): DataSocket
       if (current?.navigating) current.dispose('navigated');
     };
     const onGone = (_event: unknown, details: RenderProcessGoneDetails | undefined): void =>
-      disposeAll(webContents, details !== undefined && CLEAN_EXITS.has(details.reason) ? 'exited' : 'crashed');
+      // 'clean-exit' is the one reason that is not a crash: the renderer ended on purpose.
+      disposeAll(webContents, details?.reason === 'clean-exit' ? 'exited' : 'crashed');
     const onDestroyed = (): void => {
       disposeAll(webContents, 'destroyed');
       unwatch();
@@ -127,7 +126,14 @@ export function installDataSocketBridge(options: BridgeOptions = {}): DataSocket
   const onPort = (event: IpcMainEvent): void => {
     const port = event.ports[0];
     const frame = event.senderFrame;
-    if (port === undefined || frame === null) return;
+    if (port === undefined) return;
+    if (frame === null) {
+      // The frame is gone (or navigated) already: nobody serves this port. Say so, so a page
+      // that still runs fails its sockets at once instead of waiting for answers.
+      port.postMessage({ t: 'shutdown' } satisfies HostMessage);
+      port.close();
+      return;
+    }
     const webContents = event.sender;
     const key = frameKey(webContents, frame);
     // One document, one host: a frame that sends a new port has a new document.
@@ -139,7 +145,6 @@ export function installDataSocketBridge(options: BridgeOptions = {}): DataSocket
     });
     let closeTimer: ReturnType<typeof setTimeout> | undefined;
     const entry: Served = {
-      host,
       webContents,
       navigating: false,
       dispose(reason) {

@@ -148,19 +148,21 @@ export class Host<C extends object = object> {
         ? { action: message.t, transport: 'local', name: target.name, path: target.path }
         : { action: message.t, transport: 'tcp', name: target.host, port: target.port };
     this.#entries.set(id, { state: 'checking' });
+    // handshakeTimeoutMs runs from the page's connect() to the verdict: the policy's time counts.
+    const deadline = Date.now() + options.handshakeTimeoutMs;
     decideWithin(this.#options.policy, { ...request, ...this.#options.context() }, options.handshakeTimeoutMs, (allowed) => {
       if (this.#disposed || this.#entries.get(id)?.state !== 'checking') return;
       if (!allowed) {
         this.#finish(id, new DataSocketError(ErrorCode.NOT_ALLOWED, `the main process does not allow this page to ${message.t} ${describeTarget(target)}`));
         return;
       }
-      if (message.t === 'connect') this.#dial(id, target, options);
+      if (message.t === 'connect') this.#dial(id, target, options, Math.max(1, deadline - Date.now()));
       else this.#listen(id, target, options);
     });
   }
 
-  #dial(id: number, target: Target, options: ResolvedOptions): void {
-    const dialing = dial(target, options, undefined, {
+  #dial(id: number, target: Target, options: ResolvedOptions, handshakeTimeoutMs: number): void {
+    const dialing = dial(target, { ...options, handshakeTimeoutMs }, undefined, {
       accepted: (socket, rest) => {
         this.#adopt(id, socket, options, addressOf(target));
         if (rest.length > 0) this.#postData(id, rest);
