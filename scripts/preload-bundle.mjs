@@ -20,15 +20,19 @@ import { build } from 'esbuild';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MAIN_WORLD_MODULE = 'electron-datasocket:main-world';
 
-/** The page's DataSocket as the body of one function. */
-async function mainWorldSource() {
+/**
+ * The page's DataSocket as the body of one function: run it, then
+ * `__datasocketMainWorld.install(key, bridge, platform)`. Exported for the bench, which
+ * runs exactly what pages run.
+ */
+export async function mainWorldSource({ target = 'es2015' } = {}) {
   const result = await build({
     entryPoints: [path.join(root, 'src/renderer/main-world.ts')],
     bundle: true,
     format: 'iife',
     globalName: '__datasocketMainWorld',
     platform: 'browser',
-    target: 'es2015',
+    target,
     write: false,
     legalComments: 'none',
     // msgpackr's default build compiles record readers with new Function; a page's
