@@ -3,7 +3,8 @@
  * cross renderer → main → socket → main → renderer intact, however large (a transfer
  * list holding an ArrayBuffer would lose them in main: electron/electron#34905); a
  * renderer that crashes drops its connections (peers see ECONNRESET) while one that
- * goes away cleanly closes them; and main's bridge going away is seen by the page.
+ * goes away cleanly closes them. (The page learning that main's bridge went away needs
+ * a dispose() the demo app does not offer: test/main/bridge covers it.)
  */
 import { expect, launchPairWithHarness, noElectron, test } from './demo-app.js';
 

@@ -1,6 +1,6 @@
 /**
  * The page's DataSocket, bundled at build time into one self-contained function
- * (scripts/build.mjs makes this module from src/renderer/main-world.ts).
+ * (scripts/preload-bundle.mjs makes this module from src/renderer/main-world.ts).
  */
 declare module 'electron-datasocket:main-world' {
   import type { MainWorldBridge } from '../renderer/main-world.js';

@@ -3,7 +3,7 @@
  * defines `window[key] = { DataSocket }`. The preload runs this through
  * `contextBridge.executeInMainWorld`, which serializes the function, so the build
  * bundles this file (with the client, the codec and msgpackr) into one
- * self-contained function: see scripts/build.mjs.
+ * self-contained function: see scripts/preload-bundle.mjs.
  */
 import type { ClientMessage, HostMessage } from '../shared/bridge-protocol.js';
 import { createBridgeClient } from './client.js';

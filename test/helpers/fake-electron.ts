@@ -10,9 +10,11 @@
  * null once the frame is gone, a destroyed frame's `url` throws, a cross-document
  * commit gives the frame a new WebFrameMain (same frameTreeNodeId, new routing id)
  * unless told to keep it, a port emits 'message' only after start(), and 'close'
- * only when the page's end goes away. A document that goes away (navigation, crash,
- * destruction) does not close its port here: when that happens in Electron is not
- * the bridge's to rely on, so tests close it with `page.close()` where they mean to.
+ * only when the page's end goes away; `MessagePortMain.postMessage` refuses a transfer
+ * list (electron/electron#37565). A renderer that goes away (`crash()`) can close its
+ * ports before or after 'render-process-gone', as Electron gives no order; a navigation
+ * or destruction does not close them here: when that happens in Electron is not the
+ * bridge's to rely on, so tests close them with `page.close()` where they mean to.
  */
 import { EventEmitter } from 'node:events';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';

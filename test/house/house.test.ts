@@ -38,7 +38,8 @@ function sourcesIn(dir: string): string[] {
 /** The module specifiers a file loads at run time (type-only imports vanish). */
 function importsOf(file: string): string[] {
   const source = fs.readFileSync(path.join(root, file), 'utf8');
-  return [...source.matchAll(/^\s*(?:import|export)\s+(?!type\b)[^;]*?from\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/gm)].map((m) => (m[1] ?? m[2])!);
+  // `import … from 'x'`, `export … from 'x'`, a side-effect `import 'x'`, and `import('x')`.
+  return [...source.matchAll(/^\s*(?:import|export)\s+(?!type\b)[^;]*?from\s+'([^']+)'|^\s*import\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/gm)].map((m) => (m[1] ?? m[2] ?? m[3])!);
 }
 
 function roomOf(file: string): string | undefined {

@@ -58,12 +58,14 @@ describe('§4 a large frame gets a buffer of its own, reused only once its bytes
     expect(other.take().chunks[0]!.buffer).not.toBe(sent.chunks[0]!.buffer);
   });
 
-  it('a kept buffer much larger than the frame is left alone (a small frame does not pin a large buffer)', () => {
+  it('a kept buffer much larger than the frame is left alone (a small frame does not pin a large buffer), and stays kept for one that fits', () => {
     const writer = new FrameWriter();
     writer.append(0x10, body(LARGE, 1));
     const sent = writer.take();
     writer.recycle(sent.retired);
     writer.append(0x10, body(LARGE / 4, 2));
     expect(writer.take().chunks[0]!.buffer).not.toBe(sent.chunks[0]!.buffer);
+    writer.append(0x10, body(LARGE, 5));
+    expect(writer.take().chunks[0]!.buffer).toBe(sent.chunks[0]!.buffer);
   });
 });
