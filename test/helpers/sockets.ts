@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { DataSocket } from '../../src/index.js';
+import { DataSocket } from '../../src/index.js';
 import type { DataSocketError } from '../../src/shared/errors.js';
 import type { DataSocketCore } from '../../src/shared/socket-core.js';
 
@@ -67,6 +67,28 @@ export function observe(socket: DataSocketCore): { log: string[]; values: unknow
     .on('error', (error) => log.push(`error:${error.code}`))
     .on('close', () => log.push('close'));
   return { log, values };
+}
+
+/**
+ * A listener in this process that accepts every connection and records each from its
+ * acceptance on; `track` (from useCleanup) closes them all after the test.
+ */
+export async function listenRecording(track: <T extends { close(): void }>(socket: T) => T, name: string, port?: number) {
+  const connections: DataSocket[] = [];
+  const recorded: ReturnType<typeof record>[] = [];
+  const listener = track(
+    DataSocket.listen(
+      (c) => {
+        connections.push(track(c));
+        recorded.push(record(c));
+        return true;
+      },
+      name,
+      port,
+    ),
+  );
+  await listening(listener);
+  return { listener, connections, recorded, at: { name: listener.address.name, port: listener.address.port }, path: listener.address.path };
 }
 
 /** A listener that accepts everything, bound and ready. */

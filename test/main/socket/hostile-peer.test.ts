@@ -8,26 +8,14 @@ import { DataSocket, ErrorCode } from '../../../src/index.js';
 import { MAX_NESTING } from '../../../src/shared/protocol.js';
 import { useCleanup } from '../../helpers/cleanup.js';
 import { frameOf, fromHex, rawConnect } from '../../helpers/raw-client.js';
-import { listening, once, record, sleep, uniqueName, until } from '../../helpers/sockets.js';
+import { listenRecording, once, sleep, uniqueName, until } from '../../helpers/sockets.js';
 
 const { track } = useCleanup();
 
 /** A listener in this process that records every connection it accepts. */
 async function listenHere() {
-  const recorded: ReturnType<typeof record>[] = [];
-  const connections: DataSocket[] = [];
-  const listener = track(
-    DataSocket.listen(
-      (c) => {
-        connections.push(track(c));
-        recorded.push(record(c));
-        return true;
-      },
-      uniqueName('hostile'),
-    ),
-  );
-  await listening(listener);
-  return { listener, recorded, connections, path: listener.address.path! };
+  const here = await listenRecording(track, uniqueName('hostile'));
+  return { ...here, path: here.path! };
 }
 
 const ascii = (text: string): string => Buffer.from(text).toString('hex').replace(/(..)(?!$)/g, '$1 ');

@@ -12,7 +12,7 @@ import { FRAME_HEADER_BYTES, FrameKind, writeFrameHeader } from '../../../src/sh
 import { patternBytes } from '../../fixtures/peer.js';
 import { useCleanup } from '../../helpers/cleanup.js';
 import { listenIn } from '../../helpers/peer.js';
-import { listening, once, record, uniqueName, until } from '../../helpers/sockets.js';
+import { listening, listenRecording, once, record, uniqueName, until } from '../../helpers/sockets.js';
 
 const { track, spawn } = useCleanup();
 
@@ -21,24 +21,9 @@ const TRANSPORTS = [
   { name: 'TCP on 127.0.0.1', endpoint: (): { name: string; port?: number } => ({ name: '127.0.0.1', port: 0 }) },
 ];
 
-/** A listener in this process that hands out its connections. */
-async function listenHere(endpoint: { name: string; port?: number }) {
-  const connections: DataSocket[] = [];
-  /** Each connection's events, recorded from its acceptance on. */
-  const recorded: ReturnType<typeof record>[] = [];
-  const listener = track(
-    DataSocket.listen(
-      (c) => {
-        connections.push(track(c));
-        recorded.push(record(c));
-        return true;
-      },
-      endpoint.name,
-      endpoint.port,
-    ),
-  );
-  await listening(listener);
-  return { listener, connections, recorded, at: { name: listener.address.name, port: listener.address.port } };
+/** A listener in this process that hands out its connections, each recorded from its acceptance on. */
+function listenHere(endpoint: { name: string; port?: number }) {
+  return listenRecording(track, endpoint.name, endpoint.port);
 }
 
 /** A peer killed mid-transfer: nothing partial arrives, the only error is ECONNRESET, and close comes once, last. */
