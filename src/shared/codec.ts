@@ -15,7 +15,6 @@ import { ReceivedRecords, SentRecords } from './record-table.js';
 import { scanValue } from './value-scan.js';
 import type { FrameWriter } from './frames.js';
 
-export { ERROR_CLASSES } from './extensions.js';
 
 function refuseFunction(): never {
   throw new DataSocketError(ErrorCode.UNSERIALIZABLE, 'a function cannot be sent');

@@ -19,7 +19,7 @@
  */
 import { addExtension } from 'msgpackr';
 import { DataSocketError, ErrorCode } from './errors.js';
-import { ExtType } from './protocol.js';
+import { ExtType, hexByte } from './protocol.js';
 
 /** The Error classes a value may be rebuilt as, by name (own properties only). */
 export const ERROR_CLASSES: Readonly<Record<string, ErrorConstructor>> = Object.freeze({
@@ -73,7 +73,7 @@ function readRegExp(data: unknown): RegExp {
  * other form of the type calls the function itself, which refuses it.
  */
 function prefix(type: number, read: (next: unknown) => unknown) {
-  const reader = (): never => refuse(`extension 0x${type.toString(16)} is a prefix, written d4 ${type.toString(16)} 00 before its value`);
+  const reader = (): never => refuse(`extension ${hexByte(type)} is a prefix, written d4 ${type.toString(16).padStart(2, '0')} 00 before its value`);
   return Object.assign(reader, { type, read });
 }
 

@@ -6,7 +6,7 @@
  * Runs in Node and in the page: no Node or DOM imports.
  */
 import { DataSocketError, ErrorCode } from './errors.js';
-import { FRAME_HEADER_BYTES, FrameKind, elementBytes, isKnownKind, readFrameLength, writeFrameHeader } from './protocol.js';
+import { FRAME_HEADER_BYTES, FrameKind, elementBytes, hexByte, isKnownKind, readFrameLength, writeFrameHeader } from './protocol.js';
 
 const EMPTY = new Uint8Array(0);
 const NO_SLABS: readonly Uint8Array[] = Object.freeze([]);
@@ -343,7 +343,7 @@ export class FrameScanner {
 
 /** Checks a frame header before anything is allocated for its body. */
 function checkHeader(length: number, kind: number, maxFrameBytes: number): void {
-  if (!isKnownKind(kind)) throw protocolError(`unknown frame kind 0x${kind.toString(16).padStart(2, '0')}`);
+  if (!isKnownKind(kind)) throw protocolError(`unknown frame kind ${hexByte(kind)}`);
   if (length > maxFrameBytes) throw protocolError(`a frame of ${length} bytes was announced, above maxFrameBytes (${maxFrameBytes})`);
   if (length % elementBytes(kind) !== 0 || (kind === FrameKind.END && length !== 0)) {
     throw protocolError(`a frame of kind ${kind} cannot have ${length} bytes`);

@@ -206,3 +206,8 @@ export function authMessage(proverIsListener: boolean, proverNonce: Uint8Array, 
 export function encodeVerdict(status: VerdictStatus): Uint8Array {
   return Uint8Array.of(VERDICT_TAG, status);
 }
+
+/** A wire byte as error messages and PROTOCOL.md write it: `0x0a`. */
+export function hexByte(byte: number): string {
+  return `0x${byte.toString(16).padStart(2, '0')}`;
+}

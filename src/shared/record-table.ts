@@ -17,7 +17,7 @@
  * Runs in Node and in the page: no Node or DOM imports.
  */
 import { DataSocketError, ErrorCode } from './errors.js';
-import { RECORD_KEEP_BYTES, RECORD_SLOTS } from './protocol.js';
+import { hexByte, RECORD_KEEP_BYTES, RECORD_SLOTS } from './protocol.js';
 import { SLOT_EMPTY, SLOT_SINGLE_USE } from './value-scan.js';
 
 /** A key list as msgpackr keeps it: the keys, and the reader it attaches. */
@@ -33,7 +33,7 @@ const TRIPWIRES: readonly (() => boolean)[] = Array.from({ length: RECORD_SLOTS 
 });
 
 function slotName(slot: number): string {
-  return `0x${(0x40 | slot).toString(16)}`;
+  return hexByte(0x40 | slot);
 }
 
 /** A placeholder for an empty slot: reading a record through it is a protocol error. */

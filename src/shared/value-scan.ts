@@ -8,7 +8,7 @@
  *
  * Runs in Node and in the page: no Node or DOM imports.
  */
-import { ExtType, MAX_NESTING, RECORD_KEEP_BYTES } from './protocol.js';
+import { ExtType, hexByte as hex, MAX_NESTING, RECORD_KEEP_BYTES } from './protocol.js';
 
 /** A record slot with no key list: a reference to it is a protocol error. */
 export const SLOT_EMPTY = -1;
@@ -26,10 +26,6 @@ function u16(bytes: Uint8Array, p: number): number {
 
 function u32(bytes: Uint8Array, p: number): number {
   return ((bytes[p]! << 24) | (bytes[p + 1]! << 16) | (bytes[p + 2]! << 8) | bytes[p + 3]!) >>> 0;
-}
-
-function hex(byte: number): string {
-  return `0x${byte.toString(16).padStart(2, '0')}`;
 }
 
 /** By token byte: the size of what follows a fixed-size scalar (floats, ints), 0 for any other token. */

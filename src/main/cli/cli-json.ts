@@ -4,7 +4,7 @@
  * undefined, NaN and ±Infinity, cycles). Printing and reading use the same
  * markers, so a printed line sent back in arrives as the value it describes.
  */
-import { ERROR_CLASSES } from '../../shared/codec.js';
+import { ERROR_CLASSES } from '../../shared/extensions.js';
 
 /** The binary types a `$binary` marker can name, with their element size in bytes. */
 const BINARY_TYPES: Readonly<Record<string, number>> = {
