@@ -52,7 +52,8 @@ test.describe('§6 a page that goes away closes all its sockets at once and remo
       expect(peer.events.filter((e) => e.ev === 'error')).toEqual([]);
 
       // The new document got a new port (a new host) and may take the same name again.
-      expect(world.app.owner.events.slice(seen).filter((e) => e.ev === 'port')).toHaveLength(1);
+      // (Its preload runs as the document loads, which may come after the old one's sockets closed: wait for it.)
+      await expect.poll(() => world.app.owner.events.slice(seen).filter((e) => e.ev === 'port').length, { timeout: 5_000 }).toBe(1);
       const again = await owner.listen('local', name);
       expect(again.log).toEqual(['listening']);
       expect(fs.existsSync(file)).toBe(true);
