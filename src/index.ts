@@ -7,7 +7,8 @@
  * const client = DataSocket.connect('my-app').on('connect', () => client.send({ hello: 'world' }));
  * ```
  */
-export { DataSocket, type ConnectOptions, type ListenOptions } from './main/socket/data-socket.js';
+export { DataSocket, type ConnectOptions, type ConnectOrListenOptions, type ListenOptions } from './main/socket/data-socket.js';
+export { Rendezvous, type RendezvousEvents, type RendezvousOptions, type RendezvousRole } from './shared/rendezvous.js';
 export { DataSocketError, ErrorCode, type DataSocketErrorCode } from './shared/errors.js';
 export type { DataSocketOptions } from './shared/options.js';
 export type { Acceptor, DataSocketAddress, DataSocketEvents, DataSocketState } from './shared/socket-core.js';

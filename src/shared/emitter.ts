@@ -15,6 +15,8 @@ interface Registration {
   readonly fn: (...args: never[]) => unknown;
   readonly ns: string;
   readonly once: boolean;
+  /** The library's own watcher (see `_watch`): `off()` never removes it. */
+  readonly internal?: true;
 }
 
 const NONE: readonly Registration[] = Object.freeze([]);
@@ -59,7 +61,9 @@ export class Emitter<Events extends { [K in keyof Events]: (...args: never[]) =>
   off(eventOrCallback: string | ((...args: never[]) => unknown)): this {
     if (typeof eventOrCallback === 'function') {
       for (const [event, list] of this._handlers) {
-        if (list.some((r) => r.fn === eventOrCallback)) this._handlers.set(event, freeze(list.filter((r) => r.fn !== eventOrCallback)));
+        if (list.some((r) => r.fn === eventOrCallback && r.internal !== true)) {
+          this._handlers.set(event, freeze(list.filter((r) => r.fn !== eventOrCallback || r.internal === true)));
+        }
       }
       return this;
     }
@@ -68,10 +72,20 @@ export class Emitter<Events extends { [K in keyof Events]: (...args: never[]) =>
     const events = event === '' ? [...this._handlers.keys()] : [event];
     for (const name of events) {
       const list = this._handlers.get(name) ?? NONE;
-      const kept = ns === '' ? NONE : list.filter((r) => r.ns !== ns);
+      const kept = list.filter((r) => r.internal === true || (ns !== '' && r.ns !== ns));
       if (kept.length !== list.length) this._handlers.set(name, freeze(kept));
     }
     return this;
+  }
+
+  /**
+   * @internal The library watching a socket it handed to the app (a rendezvous
+   * following its link): like `on`, but the app's `off()` — even `off('close')` —
+   * cannot remove it. Gone with every other handler once the socket closes.
+   */
+  _watch<K extends keyof Events & string>(event: K, callback: Events[K]): void {
+    const list = this._handlers.get(event) ?? NONE;
+    this._handlers.set(event, freeze([...list, { fn: callback as Registration['fn'], ns: '', once: false, internal: true }]));
   }
 
   /** Whether anything listens to `event` (used to skip work nobody would see). */

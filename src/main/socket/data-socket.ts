@@ -8,16 +8,20 @@ import type tls from 'node:tls';
 import { invalidArgument } from '../../shared/errors.js';
 import { parseEndpointArgs, resolveOptions, type DataSocketOptions, type ResolvedOptions } from '../../shared/options.js';
 import { decideWithin } from '../../shared/decide.js';
+import { Rendezvous, splitRendezvousOptions, type RendezvousOptions } from '../../shared/rendezvous.js';
 import { DataSocketCore, type Acceptor, type DataSocketAddress, type Role } from '../../shared/socket-core.js';
 import { Connection } from './connection.js';
 import { dial } from './dial.js';
-import { addressOf, resolveTarget, type Target } from './endpoint.js';
+import { listenElected } from './election.js';
+import { addressOf, isLocalHost, resolveTarget, type Target } from './endpoint.js';
 import { listen, type PendingConnection } from './listener.js';
 
 /** Options of `DataSocket.connect`; `tls` takes node:tls connect options. */
 export type ConnectOptions = DataSocketOptions<tls.ConnectionOptions>;
 /** Options of `DataSocket.listen`; `tls` takes node:tls server options (`key`, `cert`, …). */
 export type ListenOptions = DataSocketOptions<tls.TlsOptions>;
+/** Options of `DataSocket.connectOrListen`: `failover`, and a DataSocket's options for both roles (`tls` as a server's and a client's). */
+export type ConnectOrListenOptions = DataSocketOptions<tls.TlsOptions & tls.ConnectionOptions> & RendezvousOptions;
 
 const CONSTRUCT = Symbol('DataSocket.construct');
 const EMPTY = new Uint8Array(0);
@@ -48,9 +52,7 @@ export class DataSocket extends DataSocketCore {
     const parsed = parseEndpointArgs(name, port, options, false);
     const resolved = resolveOptions(parsed.options, true);
     const target = resolveTarget(parsed.endpoint);
-    const socket = new DataSocket(CONSTRUCT, 'client', resolved, addressOf(target));
-    socket.#dial(target, (parsed.options as ConnectOptions | undefined)?.tls);
-    return socket;
+    return DataSocket.#connect(target, resolved, (parsed.options as ConnectOptions | undefined)?.tls);
   }
 
   /**
@@ -63,8 +65,53 @@ export class DataSocket extends DataSocketCore {
     const parsed = parseEndpointArgs(name, port, options, true);
     const resolved = resolveOptions(parsed.options, true);
     const target = resolveTarget(parsed.endpoint);
+    return DataSocket.#listen(acceptor, target, resolved, (parsed.options as ListenOptions | undefined)?.tls, false);
+  }
+
+  /**
+   * Joins the instances that meet at `name` (SPEC §9): the first to come listens and
+   * leads, the others connect and follow, and when the leader goes a follower takes
+   * over (`failover`, default true). `connectOrListen(acceptor, name)` for a local
+   * socket; `connectOrListen(acceptor, host, port)` for a port on this machine (the
+   * bind is the election there, so the host must be a local address). The acceptor
+   * decides on followers while this instance leads. Wrong arguments throw
+   * ERR_DATASOCKET_INVALID_ARGUMENT.
+   */
+  static connectOrListen(
+    acceptor: Acceptor<DataSocket>,
+    name: string,
+    port?: number | ConnectOrListenOptions,
+    options?: ConnectOrListenOptions,
+  ): Rendezvous<DataSocket> {
+    if (typeof acceptor !== 'function') throw invalidArgument('the acceptor must be a function (connection) => boolean | Promise<boolean>');
+    const parsed = parseEndpointArgs(name, port, options, false);
+    const { failover, socketOptions } = splitRendezvousOptions(parsed.options);
+    const resolved = resolveOptions(socketOptions, true);
+    const target = resolveTarget(parsed.endpoint);
+    if (target.kind === 'tcp' && !isLocalHost(target.host)) {
+      throw invalidArgument(`'${target.name}' is not an address of this machine: connectOrListen binds the port to elect a leader, so it needs a local address`);
+    }
+    const tlsOptions = (socketOptions as ConnectOrListenOptions | undefined)?.tls;
+    return new Rendezvous<DataSocket>(
+      {
+        lead: (admit) => DataSocket.#listen(admit, target, resolved, tlsOptions, true),
+        follow: () => DataSocket.#connect(target, resolved, tlsOptions),
+      },
+      acceptor,
+      failover,
+      resolved.handshakeTimeoutMs,
+    );
+  }
+
+  static #connect(target: Target, resolved: ResolvedOptions, tlsOptions: tls.ConnectionOptions | undefined): DataSocket {
+    const socket = new DataSocket(CONSTRUCT, 'client', resolved, addressOf(target));
+    socket.#dial(target, tlsOptions);
+    return socket;
+  }
+
+  static #listen(acceptor: Acceptor<DataSocket>, target: Target, resolved: ResolvedOptions, tlsOptions: tls.TlsOptions | undefined, elected: boolean): DataSocket {
     const listener = new DataSocket(CONSTRUCT, 'listener', resolved, addressOf(target));
-    const listening = listen(target, resolved, (parsed.options as ListenOptions | undefined)?.tls, {
+    const listening = (elected ? listenElected : listen)(target, resolved, tlsOptions, {
       bound: (address) => {
         listener.setAddress(address);
         listener.bound();

@@ -118,6 +118,14 @@ export function isLoopbackHost(host: string): boolean {
   return net.isIPv4(h) && h.startsWith('127.');
 }
 
+/** Whether `host` names this machine: a loopback name or address, or an address of one of its interfaces. */
+export function isLocalHost(host: string): boolean {
+  if (isLoopbackHost(host)) return true;
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+  if (h === '0.0.0.0' || h === '::') return false; // every interface, so reachable from elsewhere
+  return Object.values(os.networkInterfaces()).some((list) => list?.some((i) => i.address.toLowerCase() === h));
+}
+
 /** Runs a node:tls constructor; its synchronous throw on unusable options (a bad key, CA or certificate) is a wrong argument. */
 export function withTlsOptions<T>(make: () => T): T {
   try {
