@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 
 /** What the CLI was asked to do. */
-export type CliCommandName = 'listen' | 'connect' | 'send';
+export type CliCommandName = 'listen' | 'connect' | 'send' | 'join';
 
 /** A command line that passed every check. */
 export interface CliCommand {
@@ -29,6 +29,8 @@ export interface CliCommand {
   tls: boolean;
   /** connect, send: TLS without checking the certificate; for testing only. */
   tlsInsecure: boolean;
+  /** join: elect again when the leader goes (`--no-failover` turns it off). */
+  failover: boolean;
 }
 
 /** The outcome of reading the command line. */
@@ -47,6 +49,7 @@ export const USAGE = `Usage:
   datasocket listen  <name> [port]         [options]
   datasocket connect <name> [port]         [options]
   datasocket send    <name> [port] <value> [options]
+  datasocket join    <name> [port]         [options]
 Run 'datasocket --help' for details.
 `;
 
@@ -57,6 +60,7 @@ Usage:
   datasocket listen  <name> [port]         [options]
   datasocket connect <name> [port]         [options]
   datasocket send    <name> [port] <value> [options]
+  datasocket join    <name> [port]         [options]
 
 Endpoints:
   <name> alone is a local socket: a bare name ([A-Za-z0-9._-], up to 100
@@ -79,6 +83,14 @@ Commands:
   send     Connects, sends <value>, and exits 0 once the value was handed to the
            OS and the connection closed. Values sent back are ignored.
            With three arguments after 'send', the middle one is the port.
+  join     Joins the instances meeting at <name> (connectOrListen): the first
+           leads (listens), the others follow (connect to it); when the leader
+           goes, the followers elect a new one. Prints each role change on
+           stderr ('leading', 'following', 'electing'), each value received on
+           stdout, and sends each line of stdin to every open link (as leader:
+           to every follower). With a port, <name> must be an address of this
+           machine and the port fixed (not 0). Keeps running after stdin ends;
+           SIGINT or SIGTERM leaves and exits 0; an error exits 1.
 
 Values:
   Each stdin line, and <value>, is read as JSON; text that is not JSON is sent as
@@ -114,6 +126,8 @@ Options (anywhere on the line; --opt value or --opt=value):
                        For testing only: anyone in between can read and change
                        the traffic.
   --timeout <ms>       Handshake timeout in milliseconds (default 10000).
+  --no-failover        join: when the leader goes, exit (0) instead of electing
+                       a new one.
   -h, --help           Show this help.
   -v, --version        Print the version.
 
@@ -132,6 +146,7 @@ Examples:
   echo '{"hello":"world"}' | datasocket connect my-app
   datasocket listen 127.0.0.1 0 --tls-cert cert.pem --tls-key key.pem
   DATASOCKET_TOKEN=s3cret datasocket send 127.0.0.1 7000 '[1,2,3]'
+  datasocket join my-app        # run it in two or three terminals
 `;
 
 const OPTIONS = {
@@ -142,6 +157,7 @@ const OPTIONS = {
   tls: { type: 'boolean' },
   'tls-insecure': { type: 'boolean' },
   timeout: { type: 'string' },
+  'no-failover': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -151,6 +167,7 @@ type OptionName = keyof typeof OPTIONS;
 /** Options only one side can use. */
 const LISTEN_ONLY: readonly OptionName[] = ['tls-cert', 'tls-key'];
 const CLIENT_ONLY: readonly OptionName[] = ['tls', 'tls-ca', 'tls-insecure'];
+const TLS: readonly OptionName[] = ['tls-cert', 'tls-key', 'tls', 'tls-ca', 'tls-insecure'];
 
 /**
  * Reads the arguments after `datasocket`. Options may come anywhere; `--` ends
@@ -177,13 +194,19 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
   if (values.version === true) return { kind: 'version' };
 
   const [command, ...args] = positionals;
-  if (command === undefined) throw new UsageError('missing command (listen, connect or send)');
-  if (command !== 'listen' && command !== 'connect' && command !== 'send') {
-    throw new UsageError(`unknown command '${command}' (expected listen, connect or send)`);
+  if (command === undefined) throw new UsageError('missing command (listen, connect, send or join)');
+  if (command !== 'listen' && command !== 'connect' && command !== 'send' && command !== 'join') {
+    throw new UsageError(`unknown command '${command}' (expected listen, connect, send or join)`);
   }
   const given = (name: OptionName): boolean => values[name] !== undefined;
-  for (const name of command === 'listen' ? CLIENT_ONLY : LISTEN_ONLY) {
-    if (given(name)) throw new UsageError(`option '--${name}' is for ${command === 'listen' ? 'connect and send' : 'listen'}`);
+  if (command === 'join') {
+    // A member is a server and a client in turn: one set of TLS options cannot say both.
+    for (const name of TLS) if (given(name)) throw new UsageError(`option '--${name}' is not available with join`);
+  } else {
+    for (const name of command === 'listen' ? CLIENT_ONLY : LISTEN_ONLY) {
+      if (given(name)) throw new UsageError(`option '--${name}' is for ${command === 'listen' ? 'connect and send' : 'listen'}`);
+    }
+    if (given('no-failover')) throw new UsageError("option '--no-failover' is for join");
   }
   if (given('tls-cert') !== given('tls-key')) throw new UsageError("options '--tls-cert' and '--tls-key' go together");
   if (given('tls-ca') && given('tls-insecure')) throw new UsageError("use either '--tls-ca' or '--tls-insecure', not both");
@@ -213,6 +236,7 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
       tlsCa: text('tls-ca'),
       tls: values.tls === true,
       tlsInsecure: values['tls-insecure'] === true,
+      failover: values['no-failover'] !== true,
     },
   };
 }

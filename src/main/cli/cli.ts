@@ -11,6 +11,7 @@ import { HELP, parseCliArgs, USAGE, UsageError, type CliCommand } from './cli-ar
 import { addressText, errorText, exit, printValue, readValues, status } from './cli-io.js';
 import { parseValue } from './cli-json.js';
 import { DataSocket, type ConnectOptions, type ListenOptions } from '../socket/data-socket.js';
+import type { RendezvousRole } from '../../shared/rendezvous.js';
 
 /** A running command, as far as the process around it needs to know. */
 interface Session {
@@ -79,7 +80,88 @@ function start(command: CliCommand): Session {
       return connect(command, connectOptions(command));
     case 'send':
       return send(command, connectOptions(command));
+    case 'join':
+      return join(command);
   }
+}
+
+/**
+ * `join`: a member of a rendezvous. Prints role changes and what any link sends;
+ * sends stdin to every open link (as leader: each follower; as follower: the leader).
+ */
+function join(command: CliCommand): Session {
+  const links = new Map<DataSocket, string>();
+  const congested = new Set<DataSocket>();
+  let failed = false;
+  let stopping = false;
+  let followers = 0;
+
+  const finishIfDone = (): void => {
+    if (stopping && member.role === 'closed' && links.size === 0) exit(failed ? 1 : 0);
+  };
+  const uncongest = (link: DataSocket): void => {
+    if (congested.delete(link) && congested.size === 0) input.resume();
+  };
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    member.close();
+    for (const link of links.keys()) link.close();
+    finishIfDone();
+  };
+  const describeRole = (role: RendezvousRole): string => {
+    switch (role) {
+      case 'leader':
+        return `leading at ${addressText({ name: command.name, port: command.port })}`;
+      case 'follower':
+        return 'following';  // the link's address follows on its own line
+      case 'electing':
+        return 'the leader is gone: electing';
+      case 'closed':
+        return 'left';
+    }
+  };
+
+  const member = DataSocket.connectOrListen(() => !stopping, command.name, command.port, { ...commonOptions(command), failover: command.failover });
+  member
+    .on('role', (role) => status(describeRole(role)))
+    .on('connection', (link) => {
+      const label = member.role === 'leader' ? `follower ${++followers}` : 'leader';
+      links.set(link, label);
+      status(member.role === 'leader' ? `${label} joined` : `linked to the leader at ${addressText(link.address)}`);
+      link
+        .on('data', printValue)
+        .on('drain', () => uncongest(link))
+        .on('error', (error) => status(`${label}: ${errorText(error)}`))
+        .on('close', () => {
+          if (links.delete(link) && member.role === 'leader') status(`${label} left`);
+          uncongest(link);
+          // Without failover, the member ends with its link; close() is a no-op once it has.
+          finishIfDone();
+        });
+    })
+    .on('error', (error) => {
+      failed = true;
+      status(errorText(error));
+    })
+    .on('close', () => {
+      stopping = true;
+      for (const link of links.keys()) link.close();
+      finishIfDone();
+    });
+
+  // stdin ending changes nothing: the member keeps printing what arrives.
+  const input = readValues((value) => {
+    let sent = 0;
+    for (const [link, label] of links) {
+      if (!link.active) continue;
+      sent++;
+      if (!sendValue(link, value, `${label}: `)) congested.add(link);
+    }
+    if (sent === 0) status('no open link: the line was not sent');
+    if (congested.size > 0) input.pause();
+  }, noop);
+  return { stop };
 }
 
 /** `listen`: accept everyone, print what any connection sends, broadcast stdin. */

@@ -58,6 +58,23 @@ describe('§8 commands and their arguments', () => {
   });
 });
 
+describe('join (connectOrListen from a terminal)', () => {
+  it('takes a name and an optional port (1–65535: a member cannot elect on port 0), with failover on unless --no-failover', () => {
+    const local = parseCliArgs(['join', 'app']);
+    expect(local).toMatchObject({ kind: 'run', command: { command: 'join', name: 'app', port: undefined, failover: true } });
+    expect(parseCliArgs(['join', '127.0.0.1', '7000', '--no-failover'])).toMatchObject({ command: { command: 'join', port: 7000, failover: false } });
+    expect(() => parseCliArgs(['join', '127.0.0.1', '0'])).toThrow(/bad port '0': expected an integer from 1/);
+  });
+
+  it.each([['--tls'], ['--tls-insecure'], ['--tls-ca=ca.pem'], ['--tls-cert=c.pem', '--tls-key=k.pem']])('refuses TLS options (%s): a member is server and client in turn', (...options) => {
+    expect(() => parseCliArgs(['join', 'app', ...options])).toThrow(/is not available with join/);
+  });
+
+  it('--no-failover belongs to join only', () => {
+    expect(() => parseCliArgs(['listen', 'app', '--no-failover'])).toThrow(/'--no-failover' is for join/);
+  });
+});
+
 describe('§8 usage errors', () => {
   it.each([
     [[], /missing command/],

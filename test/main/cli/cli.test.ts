@@ -296,6 +296,78 @@ describe('§8 listen and connect exchange values through stdin and stdout', () =
   });
 });
 
+describe('join: connectOrListen from a terminal', () => {
+  it('the first leads, the second follows; lines travel both ways; killing the leader hands over to the follower', async () => {
+    const name = uniqueName();
+    const first = cli(['join', name]);
+    await first.waitFor('stderr', /^datasocket: leading at /m);
+    const second = cli(['join', name]);
+    await second.waitFor('stderr', /^datasocket: linked to the leader at \S+/m);
+    await first.waitFor('stderr', /^datasocket: follower 1 joined$/m);
+    second.write('{"from":"follower"}\n');
+    expect(await first.waitForLines(1)).toEqual(['{"from":"follower"}']);
+    first.write('"from leader"\n');
+    expect(await second.waitForLines(1)).toEqual(['"from leader"']);
+
+    first.signal('SIGKILL');
+    await second.waitFor('stderr', /^datasocket: the leader is gone: electing\ndatasocket: leading at /m);
+    // The new leader is live: a third member follows it.
+    const third = cli(['join', name]);
+    await third.waitFor('stderr', /^datasocket: linked to the leader/m);
+    third.write('[3]\n');
+    expect(await second.waitForLines(2)).toEqual(['"from leader"', '[3]']);
+  });
+
+  it('SIGTERM leaves and exits 0, and the socket file of a leader is gone', async () => {
+    const name = uniqueName();
+    const member = cli(['join', name]);
+    await member.waitFor('stderr', /^datasocket: leading at /m);
+    expect(fs.existsSync(path.join(socketDirectory(), `${name}.sock`))).toBe(true);
+    member.signal('SIGTERM');
+    expect(await member.exitCode()).toBe(0);
+    expect(member.stderr).toMatch(/^datasocket: left$/m);
+    expect(fs.existsSync(path.join(socketDirectory(), `${name}.sock`))).toBe(false);
+  });
+
+  it('--no-failover: a follower exits 0 when its leader goes, instead of leading', async () => {
+    const name = uniqueName();
+    const leader = cli(['join', name]);
+    await leader.waitFor('stderr', /^datasocket: leading at /m);
+    const follower = cli(['join', name, '--no-failover']);
+    await follower.waitFor('stderr', /linked to the leader/);
+    leader.signal('SIGKILL');
+    expect(await follower.exitCode()).toBe(0);
+    expect(follower.stderr).not.toMatch(/leading at/);
+  });
+
+  it('over TCP on 127.0.0.1: the bind elects', async () => {
+    const port = await freePort();
+    const first = cli(['join', '127.0.0.1', String(port)]);
+    await first.waitFor('stderr', /^datasocket: leading at 127\.0\.0\.1:\d+$/m);
+    const second = cli(['join', '127.0.0.1', String(port)]);
+    await second.waitFor('stderr', /linked to the leader at 127\.0\.0\.1:\d+/);
+    second.write('"tcp"\n');
+    expect(await first.waitForLines(1)).toEqual(['"tcp"']);
+  });
+
+  it('a non-local address is a usage error (exit 2): binding it cannot elect', async () => {
+    const { code, stderr } = await run(['join', '192.0.2.1', '7000']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/not an address of this machine/);
+  });
+});
+
+/** A TCP port free right now on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
 describe('§8 send', () => {
   it('delivers one value to a listener whose stdin is closed, exits 0, and the listener keeps running', async () => {
     const name = uniqueName();
