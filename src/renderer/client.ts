@@ -9,10 +9,13 @@ import type { ClientMessage, HostMessage, WireOptions } from '../shared/bridge-p
 import { DataSocketError, ErrorCode, fromPlainError, invalidArgument } from '../shared/errors.js';
 import { checkLocalName, parseEndpointArgs, resolveOptions, type DataSocketOptions, type ResolvedOptions } from '../shared/options.js';
 import { decideWithin } from '../shared/decide.js';
+import { Rendezvous, splitRendezvousOptions, type RendezvousOptions } from '../shared/rendezvous.js';
 import { DataSocketCore, type Acceptor, type DataSocketAddress, type Role } from '../shared/socket-core.js';
 
 /** Options in the page: those of §2 except `tls` (TLS is a main-process matter). */
 export type PageOptions = DataSocketOptions;
+/** Options of the page's `connectOrListen`: `failover` and the page's DataSocket options. */
+export type PageRendezvousOptions = PageOptions & RendezvousOptions;
 
 /** The DataSocket class the page gets, and how host messages reach it. */
 export interface BridgeClient<S> {
@@ -25,6 +28,12 @@ export interface BridgeClient<S> {
 export interface PageDataSocketClass {
   connect(name: string, port?: number | PageOptions, options?: PageOptions): PageDataSocket;
   listen(acceptor: Acceptor<PageDataSocket>, name: string, port?: number | PageOptions, options?: PageOptions): PageDataSocket;
+  connectOrListen(
+    acceptor: Acceptor<PageDataSocket>,
+    name: string,
+    port?: number | PageRendezvousOptions,
+    options?: PageRendezvousOptions,
+  ): Rendezvous<PageDataSocket>;
 }
 
 /** A page DataSocket: the API of §2. */
@@ -76,7 +85,7 @@ export function createBridgeClient(post: (message: ClientMessage) => void, platf
   let shutdown = false;
   let route!: (message: HostMessage) => void;
   /** Checks the arguments as Node would, makes the socket, and asks the host to open it. */
-  let open!: (t: 'connect' | 'listen', acceptor: Acceptor<DataSocket> | undefined, name: string, port: unknown, options: unknown) => DataSocket;
+  let open!: (t: 'connect' | 'listen', acceptor: Acceptor<DataSocket> | undefined, name: string, port: unknown, options: unknown, elect?: boolean) => DataSocket;
 
   class DataSocket extends DataSocketCore {
     private readonly _acceptor: Acceptor<DataSocket> | undefined;
@@ -114,10 +123,38 @@ export function createBridgeClient(post: (message: ClientMessage) => void, platf
       return open('listen', acceptor, name, port, options);
     }
 
+    /**
+     * Joins the instances meeting at `name` (SPEC §9), through the main process: the
+     * policy sees the tries to lead as listens and the tries to follow as connects.
+     * See the Node DataSocket.
+     */
+    static connectOrListen(
+      acceptor: Acceptor<PageDataSocket>,
+      name: string,
+      port?: number | PageRendezvousOptions,
+      options?: PageRendezvousOptions,
+    ): Rendezvous<PageDataSocket> {
+      if (typeof acceptor !== 'function') throw invalidArgument('the acceptor must be a function (connection) => boolean | Promise<boolean>');
+      const { endpoint, options: given } = parseEndpointArgs(name, port, options, false);
+      const { failover, socketOptions } = splitRendezvousOptions(given);
+      const resolved = resolveOptions(socketOptions, false);
+      if (endpoint.port === undefined) checkLocalName(endpoint.name, platform);
+      const at = endpoint.port;
+      return new Rendezvous<PageDataSocket>(
+        {
+          lead: (admit) => open('listen', admit, name, at, socketOptions, true),
+          follow: () => open('connect', undefined, name, at, socketOptions),
+        },
+        acceptor,
+        failover,
+        resolved.handshakeTimeoutMs,
+      );
+    }
+
     // What reaches into sockets is defined here, inside the class, yet kept off it: the page
     // sees only connect and listen on its DataSocket.
     static {
-      open = (t, acceptor, name, port, options) => {
+      open = (t, acceptor, name, port, options, elect = false) => {
         const { endpoint, options: given } = parseEndpointArgs(name, port, options, t === 'listen');
         const resolved = resolveOptions(given, false);
         if (endpoint.port === undefined) checkLocalName(endpoint.name, platform);
@@ -129,7 +166,8 @@ export function createBridgeClient(post: (message: ClientMessage) => void, platf
           queueMicrotask(() => socket.fail(bridgeGone()));
           return socket;
         }
-        post({ t, id, name, port: endpoint.port ?? null, options: wire(resolved) });
+        if (elect) post({ t: 'listen', id, name, port: endpoint.port ?? null, options: wire(resolved), elect });
+        else post({ t, id, name, port: endpoint.port ?? null, options: wire(resolved) });
         const waitMs = Math.min(resolved.handshakeTimeoutMs + HOST_ANSWER_GRACE_MS, MAX_TIMER_MS);
         socket._answerTimer = setTimeout(() => {
           if (socket.state !== 'connecting') return;

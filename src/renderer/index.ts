@@ -11,12 +11,13 @@
  * The page can also use `window.Net.DataSocket` directly; this module adds
  * types and a clear error when the preload is missing.
  */
-import type { PageDataSocket, PageDataSocketClass, PageOptions } from './client.js';
+import type { PageDataSocket, PageDataSocketClass, PageOptions, PageRendezvousOptions } from './client.js';
 
 export { ErrorCode } from '../shared/errors.js';
 export type { DataSocketError, DataSocketErrorCode } from '../shared/errors.js';
 export type { Acceptor, DataSocketAddress, DataSocketEvents, DataSocketState } from '../shared/socket-core.js';
-export type { PageDataSocket, PageDataSocketClass, PageOptions };
+export type { Rendezvous, RendezvousEvents, RendezvousOptions, RendezvousRole } from '../shared/rendezvous.js';
+export type { PageDataSocket, PageDataSocketClass, PageOptions, PageRendezvousOptions };
 
 /** The API the preload exposes at `window.Net`. */
 export interface NetApi {
@@ -46,4 +47,5 @@ export function getDataSocket(key = 'Net'): PageDataSocketClass {
 export const DataSocket: PageDataSocketClass = {
   connect: (name: string, port?: number | PageOptions, options?: PageOptions): PageDataSocket => getDataSocket().connect(name, port, options),
   listen: (acceptor, name, port, options) => getDataSocket().listen(acceptor, name, port, options),
+  connectOrListen: (acceptor, name, port, options) => getDataSocket().connectOrListen(acceptor, name, port, options),
 };

@@ -35,8 +35,12 @@ export interface WireAddress {
 export type ClientMessage =
   /** Open a client connection. */
   | { t: 'connect'; id: number; name: string; port: number | null; options: WireOptions }
-  /** Listen; incoming connections are announced with `incoming`. */
-  | { t: 'listen'; id: number; name: string; port: number | null; options: WireOptions }
+  /**
+   * Listen; incoming connections are announced with `incoming`. `elect`: listen as a
+   * rendezvous member (SPEC §9) — only while holding the endpoint's election lock; when
+   * another member leads, the listener fails with EADDRINUSE.
+   */
+  | { t: 'listen'; id: number; name: string; port: number | null; options: WireOptions; elect?: boolean }
   /** The page's acceptor decided on an `incoming` connection. */
   | { t: 'verdict'; id: number; accept: boolean }
   /** Whole frames to write, as encoded by the page; `count` values among them. */

@@ -37,7 +37,7 @@ const endpoint = { name, port: z.nullable(integer(0, 65535)), options };
 /** A page's message, checked. */
 export const clientMessageSchema = z.discriminatedUnion('t', [
   z.strictObject({ t: z.literal('connect'), id: ownId, ...endpoint }),
-  z.strictObject({ t: z.literal('listen'), id: ownId, ...endpoint }),
+  z.strictObject({ t: z.literal('listen'), id: ownId, ...endpoint, elect: z.optional(z.boolean()) }),
   z.strictObject({ t: z.literal('verdict'), id: anyId, accept: z.boolean() }),
   z.strictObject({ t: z.literal('send'), id: anyId, bytes: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'bytes must be a Uint8Array'), count: integer(0, MAX_ID) }),
   z.strictObject({ t: z.literal('end'), id: anyId }),

@@ -15,7 +15,8 @@ import type { ClientMessage, HostMessage, WireAddress, WireOptions } from '../..
 import { clientMessageSchema } from './bridge-schema.js';
 import { Connection } from '../socket/connection.js';
 import { dial, type Dialing } from '../socket/dial.js';
-import { addressOf, resolveTarget, type Target } from '../socket/endpoint.js';
+import { listenElected } from '../socket/election.js';
+import { addressOf, isLocalHost, resolveTarget, type Target } from '../socket/endpoint.js';
 import { listen, type Listening, type PendingConnection } from '../socket/listener.js';
 import type { SocketPolicy, SocketRequest } from './policy.js';
 
@@ -134,10 +135,14 @@ export class Host<C extends object = object> {
       return;
     }
     const port = message.port ?? undefined;
+    const elect = message.t === 'listen' && message.elect === true;
     let target: Target;
     try {
       if (message.t === 'connect' && port === 0) throw new DataSocketError(ErrorCode.INVALID_ARGUMENT, 'cannot connect to port 0');
       target = resolveTarget({ name: message.name, port });
+      if (elect && target.kind === 'tcp' && (port === 0 || !isLocalHost(target.host))) {
+        throw new DataSocketError(ErrorCode.INVALID_ARGUMENT, `connectOrListen needs a fixed port on an address of this machine, not ${describeTarget(target)}`);
+      }
     } catch (error) {
       this.#finish(id, asDataSocketError(error, ErrorCode.INVALID_ARGUMENT));
       return;
@@ -157,7 +162,7 @@ export class Host<C extends object = object> {
         return;
       }
       if (message.t === 'connect') this.#dial(id, target, options, Math.max(1, deadline - Date.now()));
-      else this.#listen(id, target, options);
+      else this.#listen(id, target, options, elect);
     });
   }
 
@@ -172,8 +177,8 @@ export class Host<C extends object = object> {
     this.#entries.set(id, { state: 'dialing', dialing });
   }
 
-  #listen(id: number, target: Target, options: ResolvedOptions): void {
-    const listening = listen(target, options, undefined, {
+  #listen(id: number, target: Target, options: ResolvedOptions, elect: boolean): void {
+    const listening = (elect ? listenElected : listen)(target, options, undefined, {
       bound: (address) => this.#tell({ t: 'bound', id, address }),
       failed: (error) => this.#finish(id, error),
       incoming: (pending) => this.#incoming(id, pending, options),
