@@ -24,6 +24,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SNIPPETS = [
   'listener.mjs',
   'client.mjs',
+  'instance.mjs',
   'src/main/index.ts',
   'src/preload/index.ts',
   'electron.vite.config.ts',
@@ -293,7 +294,7 @@ describe('a fresh app that installs the tarball and pastes the README', () => {
       // Node and Electron's main and preload: the electron types come from node_modules/electron.
       typecheck(`${mode}-node`, {
         compilerOptions: node,
-        files: ['listener.mjs', 'client.mjs', 'electron.vite.config.ts', 'src/main/index.ts', 'src/preload/index.ts'],
+        files: ['listener.mjs', 'client.mjs', 'instance.mjs', 'electron.vite.config.ts', 'src/main/index.ts', 'src/preload/index.ts'],
       }),
       typecheck(`${mode}-page`, { compilerOptions: page, files: ['src/renderer/app.ts'] }),
       // Without app.ts, whose import would bring the Window typings along by itself.
@@ -472,6 +473,42 @@ describe('a fresh app that installs the tarball and pastes the README', () => {
       expect(err).toBe('');
     } finally {
       listener.kill('SIGTERM');
+      await exited;
+    }
+  }, 60_000);
+
+  it('runs the instances example as two processes: the second hands its command line to the first and gets an answer', async () => {
+    const runtime = fs.mkdtempSync(path.join(temp, 'xdg-'));
+    const env = { ...ENV, XDG_RUNTIME_DIR: runtime };
+    const first: ChildProcess = spawn(process.execPath, ['instance.mjs'], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    first.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    first.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+    const exited = new Promise<void>((resolve) => first.on('close', () => resolve()));
+    const waitFor = (pattern: RegExp, what: string): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${what} from the first instance.mjs within 10 s; stdout: ${JSON.stringify(out)}; stderr: ${JSON.stringify(err)}`)), 10_000);
+        const check = (): void => {
+          if (!pattern.test(out)) return;
+          clearTimeout(timer);
+          resolve();
+        };
+        first.stdout!.on('data', check);
+        check();
+      });
+    try {
+      await waitFor(/role: leader/, "'role: leader'");
+      const second = await run(process.execPath, ['instance.mjs', '--open', 'notes.txt'], { cwd: app, env, timeoutMs: 15_000 });
+      expect(second.stderr).toBe('');
+      expect(second.code).toBe(0);
+      expect(second.stdout).toMatch(/role: follower/);
+      expect(second.stdout).toMatch(/the leader answered \{ handled: true, by: \d+ \}/);
+      await waitFor(/another instance started with/, 'the second instance\'s command line');
+      expect(out).toContain("another instance started with [ '--open', 'notes.txt' ]");
+      expect(err).toBe('');
+    } finally {
+      first.kill('SIGTERM');
       await exited;
     }
   }, 60_000);
