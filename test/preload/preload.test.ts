@@ -8,14 +8,12 @@
  * the page's own objects.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { build, type BuildOptions } from 'esbuild';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { DataSocket as NodeDataSocket, ErrorCode } from '../../src/index.js';
 import { installDataSocketBridge, type DataSocketBridge } from '../../src/main/bridge/electron-bridge.js';
 import { BRIDGE_CHANNEL } from '../../src/shared/bridge-protocol.js';
 import type { DataSocketCore } from '../../src/shared/socket-core.js';
+import { appPreload, type AppBuild } from '../helpers/app-preload.js';
 import { FakeTab, ipcMain } from '../helpers/fake-electron.js';
 import { loadPreload, type PreloadOptions, type RendererDocument } from '../helpers/fake-renderer.js';
 import { observe, sleep, tempDir, uniqueName, until } from '../helpers/sockets.js';
@@ -28,54 +26,8 @@ const runtimeDir = tempDir('ds-preload-');
 process.env.XDG_RUNTIME_DIR = runtimeDir;
 afterAll(() => fs.rmSync(runtimeDir, { recursive: true, force: true }));
 
-const root = path.resolve(import.meta.dirname, '../..');
-const APP_ENTRY = "import { exposeDataSocket } from 'electron-datasocket/preload';\nexposeDataSocket();\n";
 /** 8 MiB with a pattern that shows any shifted, dropped or repeated byte. */
 const LARGE = Uint8Array.from({ length: 8 * 1024 * 1024 }, (_, i) => (i * 31 + (i >>> 16)) & 0xff);
-
-/** The options of an app's bundler this file tries. */
-type AppBuild = Pick<BuildOptions, 'target' | 'minify' | 'keepNames'>;
-
-let shipped: Promise<string> | undefined;
-const appBuilds = new Map<string, Promise<string>>();
-
-/** electron-datasocket/preload as the package ships it (dist/preload.js, made in memory). */
-function shippedPreload(): Promise<string> {
-  shipped ??= import(pathToFileURL(path.join(root, 'scripts/preload-bundle.mjs')).href).then((m: { bundlePreload(): Promise<string> }) => m.bundlePreload());
-  return shipped;
-}
-
-/** An app's preload: the entry re-bundled with esbuild to CommonJS, 'electron' left to the sandbox's require. */
-function appPreload(options: AppBuild = {}): Promise<string> {
-  const key = JSON.stringify(options);
-  let text = appBuilds.get(key);
-  if (text === undefined) {
-    text = shippedPreload().then(async (contents) => {
-      const result = await build({
-        stdin: { contents: APP_ENTRY, loader: 'js', resolveDir: root },
-        bundle: true,
-        format: 'cjs',
-        platform: 'node',
-        external: ['electron'],
-        write: false,
-        logLevel: 'silent',
-        plugins: [
-          {
-            name: 'shipped-preload',
-            setup(b) {
-              b.onResolve({ filter: /^electron-datasocket\/preload$/ }, () => ({ path: 'preload.js', namespace: 'shipped' }));
-              b.onLoad({ filter: /.*/, namespace: 'shipped' }, () => ({ contents, loader: 'js' }));
-            },
-          },
-        ],
-        ...options,
-      });
-      return result.outputFiles[0]!.text;
-    });
-    appBuilds.set(key, text);
-  }
-  return text;
-}
 
 const bridges: DataSocketBridge[] = [];
 const documents: RendererDocument[] = [];
