@@ -1,0 +1,130 @@
+/**
+ * The election of `connectOrListen` (SPEC §9), piece by piece: which lock each OS
+ * uses, the BSD lock file's open flags, the Linux lock's name and the per-user key it
+ * is derived from, which hosts count as this machine for the TCP flavour, and the
+ * Windows pipe a name maps to. The races themselves are in rendezvous-processes.test.ts.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataSocket } from '../../../src/index.js';
+import { abstractLockName, electionLockKind, lockedFileFlags } from '../../../src/main/socket/election.js';
+import { isLocalHost, resolveTarget } from '../../../src/main/socket/endpoint.js';
+import type { Rendezvous } from '../../../src/shared/rendezvous.js';
+import { tempDir, uniqueName } from '../../helpers/sockets.js';
+
+// This file's own per-user directory: the election key is made in it by the first election here.
+const runtimeDir = tempDir('xdg-');
+let savedRuntimeDir: string | undefined;
+beforeAll(() => {
+  savedRuntimeDir = process.env.XDG_RUNTIME_DIR;
+  process.env.XDG_RUNTIME_DIR = runtimeDir;
+});
+afterAll(() => {
+  if (savedRuntimeDir === undefined) delete process.env.XDG_RUNTIME_DIR;
+  else process.env.XDG_RUNTIME_DIR = savedRuntimeDir;
+  fs.rmSync(runtimeDir, { recursive: true, force: true });
+});
+
+function role(rendezvous: Rendezvous<DataSocket>, wanted: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (rendezvous.role === wanted) return resolve();
+    rendezvous.on('role', (r) => r === wanted && resolve());
+    rendezvous.on('close', () => reject(new Error(`closed before role ${wanted}`)));
+  });
+}
+
+/** Binds an abstract socket name; resolves with the server, or with the error code. */
+function bindAbstract(name: string): Promise<net.Server | string> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+    server.listen(name, () => resolve(server));
+  });
+}
+
+describe('§9 the election lock of each platform', () => {
+  it('is an abstract socket on Linux and Android, a locked file on macOS and the BSDs, the pipe itself on Windows, and none elsewhere', () => {
+    expect(electionLockKind('linux')).toBe('abstract-socket');
+    expect(electionLockKind('android')).toBe('abstract-socket');
+    for (const bsd of ['darwin', 'freebsd', 'openbsd', 'netbsd'] as const) expect(electionLockKind(bsd), bsd).toBe('locked-file');
+    expect(electionLockKind('win32')).toBe('pipe');
+    expect(electionLockKind('aix')).toBe('none');
+    expect(electionLockKind('sunos')).toBe('none');
+  });
+
+  it('opens the BSD lock file with O_EXLOCK (0x20) and O_NONBLOCK | O_CREAT | O_RDWR of the constants given', () => {
+    // macOS's <sys/fcntl.h>: O_RDWR 0x2, O_NONBLOCK 0x4, O_CREAT 0x200.
+    const mac = { O_RDWR: 0x2, O_CREAT: 0x200, O_NONBLOCK: 0x4 };
+    expect(lockedFileFlags(mac)).toBe(0x2 | 0x4 | 0x200 | 0x20);
+    const flags = lockedFileFlags({ O_RDWR: 0x2, O_CREAT: 0x40, O_NONBLOCK: 0x800 });
+    for (const bit of [0x20, 0x2, 0x40, 0x800]) expect(flags & bit, `bit 0x${bit.toString(16)}`).toBe(bit);
+    expect(lockedFileFlags() & fs.constants.O_NONBLOCK).toBe(fs.constants.O_NONBLOCK);
+  });
+
+  it('names the Linux lock after the key and the socket path: a NUL first, another name for another key or path, short', () => {
+    const keyA = new Uint8Array(32).fill(1);
+    const keyB = new Uint8Array(32).fill(2);
+    const name = abstractLockName('/run/user/1000/datasocket/app.sock', keyA);
+    expect(name.startsWith('\0')).toBe(true);
+    expect(name).toBe(abstractLockName('/run/user/1000/datasocket/app.sock', keyA));
+    expect(abstractLockName('/run/user/1000/datasocket/app.sock', keyB)).not.toBe(name);
+    expect(abstractLockName('/run/user/1000/datasocket/other.sock', keyA)).not.toBe(name);
+    // A path that is a prefix of another is another lock.
+    expect(abstractLockName('/run/user/1000/datasocket/app.soc', keyA)).not.toBe(name);
+    // sun_path holds 108 bytes, the leading NUL included, whatever the socket path's length.
+    expect(Buffer.byteLength(abstractLockName(`/${'p'.repeat(106)}`, keyA))).toBeLessThanOrEqual(80);
+  });
+
+  it.runIf(electionLockKind() === 'abstract-socket')(
+    'keeps the key in the per-user directory (election.key, 0600, in the 0700 directory), and a leader holds the lock named from it until it closes',
+    async () => {
+      const name = uniqueName('lock');
+      const leader = DataSocket.connectOrListen(() => true, name);
+      await role(leader, 'leader');
+      const dir = path.join(runtimeDir, 'datasocket');
+      const keyFile = path.join(dir, 'election.key');
+      expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+      expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
+      const key = fs.readFileSync(keyFile);
+      expect(key.length).toBe(32);
+      // Nothing else is left in the directory: the key's temporary file is gone.
+      expect(fs.readdirSync(dir).sort()).toEqual(['election.key', `${name}.sock`]);
+      const lockName = abstractLockName(path.join(dir, `${name}.sock`), key);
+      expect(await bindAbstract(lockName)).toBe('EADDRINUSE');
+      leader.close();
+      const free = await bindAbstract(lockName);
+      expect(free).toBeInstanceOf(net.Server);
+      (free as net.Server).close();
+    },
+  );
+});
+
+describe('§9 connectOrListen with a port: only addresses of this machine', () => {
+  it('counts loopback names and addresses, and every address of every interface, as this machine', () => {
+    for (const host of ['127.0.0.1', '127.0.0.2', '::1', '[::1]', 'localhost', 'LOCALHOST', '::ffff:127.0.0.1']) expect(isLocalHost(host), host).toBe(true);
+    const addresses = Object.entries(os.networkInterfaces()).flatMap(([nic, list]) => (list ?? []).map((i) => ({ nic, ...i })));
+    expect(addresses.length).toBeGreaterThan(0);
+    for (const { address, family, nic } of addresses) {
+      expect(isLocalHost(address), address).toBe(true);
+      if (family === 'IPv6') {
+        expect(isLocalHost(`[${address}]`), `[${address}]`).toBe(true);
+        expect(isLocalHost(`${address}%${nic}`), `${address}%${nic}`).toBe(true);
+      }
+    }
+  });
+
+  it('does not count the wildcard addresses (every interface, so reachable from elsewhere) or other hosts', () => {
+    for (const host of ['0.0.0.0', '::', '[::]', '8.8.8.8', '2001:4860:4860::8888', 'example.com']) expect(isLocalHost(host), host).toBe(false);
+  });
+});
+
+describe('§5 the Windows pipe a connectOrListen name maps to (checked on the mapping; no pipes on this OS)', () => {
+  it('maps a bare name to \\\\.\\pipe\\<name> and keeps a full pipe name; the pipe is its own lock there', () => {
+    expect(resolveTarget({ name: 'my-app', port: undefined }, 'win32')).toEqual({ kind: 'local', name: 'my-app', path: '\\\\.\\pipe\\my-app', dir: undefined });
+    expect(resolveTarget({ name: '\\\\.\\pipe\\team\\app', port: undefined }, 'win32')).toMatchObject({ kind: 'local', path: '\\\\.\\pipe\\team\\app' });
+    expect(electionLockKind('win32')).toBe('pipe');
+  });
+});
