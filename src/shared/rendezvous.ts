@@ -154,6 +154,9 @@ export class Rendezvous<S extends DataSocketCore = DataSocketCore> extends Emitt
   private _admit(connection: S): boolean | Promise<boolean> {
     connection._watch('connect', () => {
       if (this._role === 'leader') this.emit('connection', connection);
+      // Accepted after this member stopped leading: never handed out, so it is ours to close —
+      // left open, its follower would stay on a member that no longer leads and never elect again.
+      else connection.close();
     });
     return this._acceptor(connection);
   }

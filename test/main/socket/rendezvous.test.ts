@@ -228,6 +228,28 @@ describe('§9 close()', () => {
     expect(leader.connections[0]!.state).toBe('open');
   });
 
+  it('of a leader whose acceptor is still deciding: a follower accepted afterwards is not left following a member that no longer leads — its link closes and it elects again', async () => {
+    const name = uniqueName('rdv');
+    let asked!: () => void;
+    const acceptorCalled = new Promise<void>((resolve) => (asked = resolve));
+    const leader = join(name, undefined, undefined, async () => {
+      asked();
+      await sleep(150);
+      return true;
+    });
+    await untilRole(leader.member, 'leader');
+    const follower = join(name);
+    await acceptorCalled;
+    leader.member.close();
+    // Never handed out through `connection`, that connection is not the app's: nobody else would ever close it.
+    await untilRole(follower.member, 'leader');
+    expect(leader.log).toEqual(['role:leader', 'role:closed', 'close']);
+    expect(follower.log).toEqual(['role:follower', 'connection', 'role:electing', 'role:leader']);
+    const next = join(name);
+    await until(() => next.connections.length === 1);
+    expect(next.log).toEqual(['role:follower', 'connection']);
+  });
+
   it('of a member closed in the turn it was made: it never binds or connects', async () => {
     const name = uniqueName('rdv');
     const electing = join(name);
