@@ -10,7 +10,7 @@ import { DataSocketError, ErrorCode, fromPlainError, invalidArgument } from '../
 import { checkLocalName, parseEndpointArgs, resolveOptions, type DataSocketOptions, type ResolvedOptions } from '../shared/options.js';
 import { decideWithin } from '../shared/decide.js';
 import { Rendezvous, splitRendezvousOptions, type RendezvousOptions } from '../shared/rendezvous.js';
-import { DataSocketCore, type Acceptor, type DataSocketAddress, type Role } from '../shared/socket-core.js';
+import { DataSocketCore, type Acceptor, type Carrier, type DataSocketAddress, type Role } from '../shared/socket-core.js';
 
 /** Options in the page: those of §2 except `tls` (TLS is a main-process matter). */
 export type PageOptions = DataSocketOptions;
@@ -39,9 +39,10 @@ export interface PageDataSocketClass {
 /** A page DataSocket: the API of §2. */
 export type PageDataSocket = DataSocketCore;
 
+/** The options as the host's schema takes them: no key for what was not given. */
 function wire(options: ResolvedOptions): WireOptions {
-  const { token, ...rest } = options;
-  return token === undefined ? rest : { ...rest, token };
+  const { token, keepAliveMs, ...rest } = options;
+  return { ...rest, ...(keepAliveMs === undefined ? {} : { keepAliveMs }), ...(token === undefined ? {} : { token }) };
 }
 
 /** Joins a transmit's chunks into one buffer holding exactly its bytes (posting a view would clone its whole buffer). */
@@ -93,14 +94,17 @@ export function createBridgeClient(post: (message: ClientMessage) => void, platf
     private _gone = false;
     /** Fails a connect()/listen() that main never answered. */
     private _answerTimer: ReturnType<typeof setTimeout> | undefined;
+    /** What carries this socket's frames: the port to main. `peerPings` is what main's 'open' says. */
+    private readonly _link: { blocked: false; peerPings: boolean; transmit: Carrier['transmit']; end(): void; destroy(): void };
 
     constructor(token: symbol, id: number, role: Role, options: ResolvedOptions, address: DataSocketAddress, acceptor?: Acceptor<DataSocket>) {
       if (token !== construct) throw invalidArgument('use DataSocket.connect() or DataSocket.listen() to make a DataSocket');
       super(role, options, address);
       this._acceptor = acceptor;
       sockets.set(id, this);
-      this.attach({
+      this._link = {
         blocked: false,
+        peerPings: false,
         transmit: (chunks, bytes, count) => post({ t: 'send', id, bytes: exactBytes(chunks, bytes), count }),
         end: () => post({ t: 'end', id }),
         destroy: () => {
@@ -109,7 +113,8 @@ export function createBridgeClient(post: (message: ClientMessage) => void, platf
           if (!this._gone && !shutdown) post({ t: 'destroy', id });
           this._gone = true;
         },
-      });
+      };
+      this.attach(this._link);
     }
 
     /** Connects through the main process; see the Node DataSocket. */
@@ -224,6 +229,7 @@ export function createBridgeClient(post: (message: ClientMessage) => void, platf
           case 'open':
             clearTimeout(socket._answerTimer);
             socket.setAddress(message.address);
+            socket._link.peerPings = message.pings;
             socket.opened();
             return;
           case 'bound':

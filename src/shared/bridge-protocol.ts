@@ -21,6 +21,8 @@ export interface WireOptions {
   highWaterMark: number;
   handshakeTimeoutMs: number;
   acceptTimeoutMs: number;
+  /** Absent: the transport's default, decided when the connection opens. */
+  keepAliveMs?: number;
   token?: string;
 }
 
@@ -52,8 +54,11 @@ export type ClientMessage =
 
 /** Host → page. */
 export type HostMessage =
-  /** A connection is open (client accepted, or an accepted connection after the page's yes). */
-  | { t: 'open'; id: number; address: WireAddress }
+  /**
+   * A connection is open (client accepted, or an accepted connection after the page's yes).
+   * `pings`: the peer's HELLO announced PINGS, so the page may ping it (keep-alive).
+   */
+  | { t: 'open'; id: number; address: WireAddress; pings: boolean }
   /** A listener is bound. */
   | { t: 'bound'; id: number; address: WireAddress }
   /** A connection to listener `listener` passed its handshake; the page's acceptor decides. */

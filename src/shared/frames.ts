@@ -6,7 +6,7 @@
  * Runs in Node and in the page: no Node or DOM imports.
  */
 import { DataSocketError, ErrorCode } from './errors.js';
-import { FRAME_HEADER_BYTES, FrameKind, elementBytes, hexByte, isKnownKind, readFrameLength, writeFrameHeader } from './protocol.js';
+import { FRAME_HEADER_BYTES, FrameKind, elementBytes, hexByte, isControlKind, isKnownKind, readFrameLength, writeFrameHeader } from './protocol.js';
 
 const EMPTY = new Uint8Array(0);
 const NO_SLABS: readonly Uint8Array[] = Object.freeze([]);
@@ -114,7 +114,12 @@ export class FrameWriter {
 
   /** Appends an END frame; it is not a message, so `pendingCount` does not change. */
   appendEnd(): void {
-    this.append(FrameKind.END, EMPTY);
+    this.appendControl(FrameKind.END);
+  }
+
+  /** Appends an empty frame of `kind` (PING, PONG, END): not a message, so `pendingCount` does not change. */
+  appendControl(kind: number): void {
+    this.append(kind, EMPTY);
     this.pendingCount--;
   }
 
@@ -290,16 +295,20 @@ export class FrameReader {
 
 /**
  * Walks frame headers in a byte stream without keeping any body: for relaying
- * bytes that must be checked but never decoded.
+ * bytes that must be checked but never decoded. `peerPings`: whether the peer
+ * the bytes go to set PINGS in its HELLO; if not, a PING is refused like an unknown
+ * kind. A PONG passes either way: it answers the peer's own PING, so that peer knows it.
  */
 export class FrameScanner {
   private readonly _maxFrameBytes: number;
+  private readonly _peerPings: boolean;
   private readonly _head = new Uint8Array(FRAME_HEADER_BYTES);
   private _headLength = 0;
   private _skip = 0;
 
-  constructor(maxFrameBytes: number) {
+  constructor(maxFrameBytes: number, peerPings: boolean) {
     this._maxFrameBytes = maxFrameBytes;
+    this._peerPings = peerPings;
   }
 
   /** Whether the stream stops inside a frame. */
@@ -336,6 +345,7 @@ export class FrameScanner {
         kind = this._head[4]!;
       }
       checkHeader(length, kind, this._maxFrameBytes);
+      if (kind === FrameKind.PING && !this._peerPings) throw protocolError('a PING for a peer that did not set PINGS in its HELLO');
       this._skip = length;
     }
   }
@@ -345,7 +355,7 @@ export class FrameScanner {
 function checkHeader(length: number, kind: number, maxFrameBytes: number): void {
   if (!isKnownKind(kind)) throw protocolError(`unknown frame kind ${hexByte(kind)}`);
   if (length > maxFrameBytes) throw protocolError(`a frame of ${length} bytes was announced, above maxFrameBytes (${maxFrameBytes})`);
-  if (length % elementBytes(kind) !== 0 || (kind === FrameKind.END && length !== 0)) {
+  if (length % elementBytes(kind) !== 0 || (isControlKind(kind) && length !== 0)) {
     throw protocolError(`a frame of kind ${kind} cannot have ${length} bytes`);
   }
 }

@@ -20,6 +20,12 @@ export interface DataSocketOptions<Tls = never> {
   handshakeTimeoutMs?: number;
   /** How long a listener's acceptor may take to answer. Default 5 s. */
   acceptTimeoutMs?: number;
+  /**
+   * Liveness: after this long without receiving anything, send a ping; after twice
+   * this long, fail with ERR_DATASOCKET_TIMEOUT (a frozen or unreachable peer).
+   * 0 turns it off. Default 15 s for TCP, 0 (off) for local sockets.
+   */
+  keepAliveMs?: number;
   /** A shared secret both sides must hold; proven by challenge–response, never sent. */
   token?: string;
   /** TLS for TCP (node:tls options). Node and Electron main only. */
@@ -33,6 +39,8 @@ export interface ResolvedOptions {
   highWaterMark: number;
   handshakeTimeoutMs: number;
   acceptTimeoutMs: number;
+  /** undefined: the default of the transport, decided when the connection opens (keepAliveFor). */
+  keepAliveMs: number | undefined;
   token: string | undefined;
 }
 
@@ -42,12 +50,21 @@ export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   highWaterMark: 1024 * 1024,
   handshakeTimeoutMs: 10_000,
   acceptTimeoutMs: 5_000,
+  keepAliveMs: undefined,
   token: undefined,
 });
 
+/** `keepAliveMs` of a TCP connection when none was given; a local socket's is 0 (off). */
+export const TCP_KEEP_ALIVE_MS = 15_000;
+
+/** The keep-alive a connection runs with: the option, else the transport's default. */
+export function keepAliveFor(options: ResolvedOptions, tcp: boolean): number {
+  return options.keepAliveMs ?? (tcp ? TCP_KEEP_ALIVE_MS : 0);
+}
+
 const MAX_TIMEOUT_MS = 0x7fff_ffff;
 const MAX_TOKEN_LENGTH = 4096;
-const KNOWN = new Set(['maxFrameBytes', 'maxBufferedBytes', 'highWaterMark', 'handshakeTimeoutMs', 'acceptTimeoutMs', 'token', 'tls']);
+const KNOWN = new Set(['maxFrameBytes', 'maxBufferedBytes', 'highWaterMark', 'handshakeTimeoutMs', 'acceptTimeoutMs', 'keepAliveMs', 'token', 'tls']);
 
 /** Checks `options` and fills in the defaults. `allowTls` is false in the page. */
 export function resolveOptions(options: unknown, allowTls: boolean): ResolvedOptions {
@@ -68,6 +85,7 @@ export function resolveOptions(options: unknown, allowTls: boolean): ResolvedOpt
     highWaterMark: integer(o, 'highWaterMark', 0, Number.MAX_SAFE_INTEGER),
     handshakeTimeoutMs: integer(o, 'handshakeTimeoutMs', 1, MAX_TIMEOUT_MS),
     acceptTimeoutMs: integer(o, 'acceptTimeoutMs', 1, MAX_TIMEOUT_MS),
+    keepAliveMs: o.keepAliveMs === undefined ? undefined : integer(o, 'keepAliveMs', 0, MAX_TIMEOUT_MS),
     token: o.token as string | undefined,
   };
 }

@@ -24,7 +24,12 @@ export const HelloFlag = {
   TOKEN: 0x01,
   /** The sender is the listening side. */
   LISTENER: 0x02,
+  /** The sender answers a PING frame with a PONG: the peer may ping it (keep-alive, PROTOCOL.md §4.7). */
+  PINGS: 0x04,
 } as const;
+
+/** The HELLO flag bits this side knows; any other bit set is a protocol error. */
+export const KNOWN_HELLO_FLAGS = HelloFlag.TOKEN | HelloFlag.LISTENER | HelloFlag.PINGS;
 
 /** VERDICT: tag byte 'V' then one status byte. */
 export const VERDICT_TAG = 0x56;
@@ -47,7 +52,8 @@ export const MAX_FRAME_LIMIT = 0xffff_ffff;
 /**
  * Frame kinds. VALUE carries one msgpackr value; the binary kinds carry the raw
  * bytes of one top-level binary value (little-endian elements), so large byte
- * arrays are never re-encoded; END says the sender closed on purpose.
+ * arrays are never re-encoded; END says the sender closed on purpose. PING asks
+ * a peer whose HELLO had the PINGS flag for a PONG; both are empty and carry no value.
  */
 export const FrameKind = {
   VALUE: 0x00,
@@ -64,6 +70,8 @@ export const FrameKind = {
   BIGINT64ARRAY: 0x0b,
   BIGUINT64ARRAY: 0x0c,
   DATAVIEW: 0x0d,
+  PING: 0x7d,
+  PONG: 0x7e,
   END: 0x7f,
 } as const;
 
@@ -106,12 +114,17 @@ export const RECORD_KEEP_BYTES = 1024;
  */
 export const MAX_NESTING = 500;
 
-/** The highest binary kind; kinds 0x0e–0x7e and 0x80–0xff are unassigned (a protocol error). */
+/** The highest binary kind; kinds 0x0e–0x7c and 0x80–0xff are unassigned (a protocol error). */
 export const LAST_BINARY_KIND = FrameKind.DATAVIEW;
 
 /** Whether a kind byte is one a v1 peer may send. */
 export function isKnownKind(kind: number): boolean {
-  return kind <= LAST_BINARY_KIND || kind === FrameKind.END;
+  return kind <= LAST_BINARY_KIND || isControlKind(kind);
+}
+
+/** Whether a kind is one of the empty frames that carry no value: PING, PONG, END. */
+export function isControlKind(kind: number): boolean {
+  return kind >= FrameKind.PING && kind <= FrameKind.END;
 }
 
 /** Element size of each binary kind: a body whose length is not a multiple is a protocol error. */

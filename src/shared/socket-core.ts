@@ -11,7 +11,7 @@ import { ValueDecoder, ValueEncoder, type EncodeLimits } from './codec.js';
 import { Emitter } from './emitter.js';
 import { DataSocketError, ErrorCode, invalidArgument } from './errors.js';
 import { FrameReader, FrameWriter } from './frames.js';
-import type { ResolvedOptions } from './options.js';
+import { keepAliveFor, type ResolvedOptions } from './options.js';
 import { FrameKind } from './protocol.js';
 
 /** Where a socket is in its life. */
@@ -59,6 +59,8 @@ export type Acceptor<S> = (connection: S) => boolean | Promise<boolean>;
 export interface Carrier {
   /** True while the carrier wants no more bytes; it calls `resume()` when it does again. */
   readonly blocked: boolean;
+  /** Whether the peer's HELLO announced PINGS (it answers a PING with a PONG); read when the socket opens. */
+  readonly peerPings?: boolean;
   /** Hands frames over; must report `sent(bytes, count)` for each call, in order, once the bytes reached the OS. */
   transmit(chunks: Uint8Array[], bytes: number, count: number): void;
   /** Closes gracefully once everything transmitted is out. */
@@ -86,6 +88,16 @@ type Schedule = (task: () => void) => void;
 const scheduleFlush: Schedule = (globalThis as { setImmediate?: Schedule }).setImmediate ?? queueMicrotask;
 
 /**
+ * Keep-alive (SPEC §11) looks at the connection every keepAliveMs / 2: it pings after
+ * this many looks in a row found nothing received (keepAliveMs of silence) and fails
+ * after twice as many (2 × keepAliveMs). Counting looks, not reading clocks, keeps the
+ * receive path to one store per chunk, and a process that stalled (a long task, a
+ * throttled page) costs the peer at most one look, never a timeout of its own making.
+ */
+const PING_AFTER_LOOKS = 2;
+const FAIL_AFTER_LOOKS = 4;
+
+/**
  * The shared DataSocket. Node's and the page's `DataSocket` extend it with their
  * own `connect`/`listen` and a carrier; the methods here are the API of SPEC §2.
  */
@@ -108,6 +120,12 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
   private _closeRequested = false;
   private _endAfterFlush = false;
   private _peerEnded = false;
+  /** Keep-alive: the periodic look (undefined when off), and what it found so far. */
+  private _keepAlive: ReturnType<typeof setInterval> | undefined;
+  private _keepAliveMs = 0;
+  /** Set by every received chunk, cleared by every look. */
+  private _heard = false;
+  private _silentLooks = 0;
 
   protected constructor(role: Role, options: ResolvedOptions, address: DataSocketAddress) {
     super(EVENT_NAMES, { receive: 'data' });
@@ -155,16 +173,7 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
     const limits = this._limits;
     limits.budget = this._options.maxBufferedBytes - this.bufferedAmount;
     this._encoder.encode(data, this._writer, limits);
-    if (this._state === 'open') {
-      // An idle connection writes at once (a reply should not wait for the turn to end);
-      // a busy one batches until the turn ends or enough is pending.
-      if (this._inflightBytes === 0 || this._writer.pendingBytes >= EAGER_FLUSH_BYTES) {
-        this._flush();
-      } else if (!this._flushScheduled) {
-        this._flushScheduled = true;
-        scheduleFlush(this._scheduledFlush);
-      }
-    }
+    if (this._state === 'open') this._kick();
     if (this.bufferedAmount < this._options.highWaterMark) return true;
     this._needDrain = true;
     return false;
@@ -217,6 +226,7 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
   protected opened(): void {
     if (this._state !== 'connecting') return;
     this._state = 'open';
+    this._startKeepAlive();
     this.emit('connect');
     if (this._state === 'open' && this._writer.pendingCount > 0) this._flush();
   }
@@ -236,6 +246,7 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
   /** Bytes arrived from the peer. */
   protected receive(chunk: Uint8Array): void {
     if (this._state === 'closed') return;
+    this._heard = true;
     try {
       this._reader!.push(chunk);
     } catch (error) {
@@ -300,6 +311,7 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
 
   private _teardown(): void {
     this._state = 'closed';
+    this._stopKeepAlive();
     this._writer.clear();
     this._reader?.stop();
     const carrier = this._carrier;
@@ -310,6 +322,17 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
   private _emitClose(): void {
     this.emit('close');
     this.removeAllHandlers();
+  }
+
+  // An idle connection writes at once (a reply should not wait for the turn to end);
+  // a busy one batches until the turn ends or enough is pending.
+  private _kick(): void {
+    if (this._inflightBytes === 0 || this._writer.pendingBytes >= EAGER_FLUSH_BYTES) {
+      this._flush();
+    } else if (!this._flushScheduled) {
+      this._flushScheduled = true;
+      scheduleFlush(this._scheduledFlush);
+    }
   }
 
   private readonly _scheduledFlush = (): void => {
@@ -337,13 +360,66 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
 
   private readonly _onFrame = (kind: number, source: Uint8Array, start: number, end: number, owned: boolean): void => {
     if (this._peerEnded) throw new DataSocketError(ErrorCode.PROTOCOL, 'the peer sent a frame after END');
-    if (kind === FrameKind.END) {
-      this._peerEnded = true;
-      this._onPeerEnd();
+    if (kind >= FrameKind.PING) {
+      this._onControl(kind);
       return;
     }
     const value = this._decoder!.decode(kind, source, start, end, owned);
     this.emit('data', value);
+  };
+
+  // PING, PONG or END (the frame reader lets no other kind this high through).
+  private _onControl(kind: number): void {
+    if (kind === FrameKind.END) {
+      this._peerEnded = true;
+      this._onPeerEnd();
+    } else if (kind === FrameKind.PING && this._state === 'open') {
+      // Closing, this side may have written its END already: nothing may follow it.
+      this._writeControl(FrameKind.PONG);
+    }
+    // A PONG is life, and receive() counted it already.
+  }
+
+  /** Queues an empty PING or PONG behind whatever is queued (never inside a frame) and sends it as a value would go. */
+  private _writeControl(kind: number): void {
+    this._writer.appendControl(kind);
+    this._kick();
+  }
+
+  /** Starts keep-alive if this connection has it: keepAliveMs above 0, and a peer that answers pings. */
+  private _startKeepAlive(): void {
+    const ms = keepAliveFor(this._options, this._address.port !== undefined);
+    if (ms === 0 || this._carrier?.peerPings !== true) return;
+    this._keepAliveMs = ms;
+    this._keepAlive = setInterval(this._look, Math.max(1, Math.floor(ms / 2)));
+    // In Node, keep-alive alone must not keep a process running.
+    (this._keepAlive as { unref?: () => void }).unref?.();
+  }
+
+  private _stopKeepAlive(): void {
+    if (this._keepAlive === undefined) return;
+    clearInterval(this._keepAlive);
+    this._keepAlive = undefined;
+  }
+
+  private readonly _look = (): void => {
+    if (this._state !== 'open') {
+      // Closing: END is on its way or came in; the carrier's own close timer bounds the rest.
+      this._stopKeepAlive();
+      return;
+    }
+    if (this._heard) {
+      this._heard = false;
+      this._silentLooks = 0;
+      return;
+    }
+    const looks = ++this._silentLooks;
+    if (looks === PING_AFTER_LOOKS) {
+      this._writeControl(FrameKind.PING);
+    } else if (looks >= FAIL_AFTER_LOOKS) {
+      const ms = this._keepAliveMs;
+      this.fail(new DataSocketError(ErrorCode.TIMEOUT, `the peer sent nothing, not even a pong, for ${2 * ms} ms (2 × keepAliveMs): it is frozen, asleep or unreachable`));
+    }
   };
 
   // The peer closed on purpose: stop sending, flush what is queued (it still reads until our end), then end.

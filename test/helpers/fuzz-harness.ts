@@ -8,7 +8,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { authProof } from '../../src/main/socket/handshake.js';
-import { encodeHello, MAGIC } from '../../src/shared/protocol.js';
+import { encodeHello, HelloFlag, MAGIC } from '../../src/shared/protocol.js';
 import { concat } from './bytes.js';
 import { frameInput, handshakeInput, hex, LISTENER_TOKEN, serverPlan, split, type ConnectionPlan } from './fuzz-inputs.js';
 import type { ListenerMessage, ListenerStats } from './fuzz-listener.js';
@@ -210,7 +210,8 @@ export async function attack(plan: ConnectionPlan, paths: { plain: string; token
         return null;
       }
       const hello = client.received.subarray(0, 24);
-      if (!sameBytes(hello.subarray(0, 8), Uint8Array.of(...MAGIC, 1, 1, withToken ? 0x03 : 0x02, 0))) seen.push(`a listener HELLO not as documented: ${hex(hello)}`);
+      const flags = (withToken ? HelloFlag.TOKEN : 0) | HelloFlag.LISTENER | HelloFlag.PINGS;
+      if (!sameBytes(hello.subarray(0, 8), Uint8Array.of(...MAGIC, 1, 1, flags, 0))) seen.push(`a listener HELLO not as documented: ${hex(hello)}`);
       return hello.slice(8, 24);
     };
     /** Expects exactly `expected` after the first `from` bytes, then the end of the connection. */

@@ -8,7 +8,7 @@ import { DataSocketError, ErrorCode } from '../../src/shared/errors.js';
 import { ValueDecoder, ValueEncoder } from '../../src/shared/codec.js';
 import { FrameReader, FrameWriter } from '../../src/shared/frames.js';
 import { DEFAULTS } from '../../src/shared/options.js';
-import { encodeHello, encodeVerdict, FrameKind, MAGIC, writeFrameHeader } from '../../src/shared/protocol.js';
+import { encodeHello, encodeVerdict, FrameKind, HelloFlag, MAGIC, writeFrameHeader } from '../../src/shared/protocol.js';
 import { DataSocketCore } from '../../src/shared/socket-core.js';
 import { authProof, Handshake } from '../../src/main/socket/handshake.js';
 import { concat, hex } from './bytes.js';
@@ -285,7 +285,7 @@ export function handshakeInput(seed: number, index: number): HandshakeInput {
       stream = valid.slice();
       const field = rng.pick([4, 5, 6, 7]);
       const good = stream[field]!;
-      const bad = field === 6 ? good | (0x04 << rng.int(6)) : rng.pick([0, 2, 3, 0x7f, 0xff, rng.u32() & 0xff].filter((b) => b !== good));
+      const bad = field === 6 ? good | (0x08 << rng.int(5)) : rng.pick([0, 2, 3, 0x7f, 0xff, rng.u32() & 0xff].filter((b) => b !== good));
       stream[field] = bad;
       expected = { outcome: ErrorCode.PROTOCOL };
       break;
@@ -361,7 +361,7 @@ export function runHandshakeCase(input: HandshakeInput): string {
   }
 
   // What it wrote: its HELLO, then at most its proof, then (a listener only) at most one failure verdict.
-  const hello = encodeHello(helloFlags(listener, input.token), input.nonce);
+  const hello = encodeHello(helloFlags(listener, input.token) | HelloFlag.PINGS, input.nonce);
   if (writes.length === 0 || !equalBytes(writes[0]!, hello)) throw new FuzzViolation(`start() did not write this side's HELLO: ${hex(writes[0] ?? new Uint8Array(0))}`);
   let w = 1;
   if (input.token !== undefined && writes[w]?.length === 32) {
@@ -955,6 +955,8 @@ function readStream(input: FrameInput): { values: unknown[]; end: FrameEnd } {
       peerEnded = true;
       return;
     }
+    // PING and PONG carry no value: the core answers a PING and counts both as life.
+    if (kind === FrameKind.PING || kind === FrameKind.PONG) return;
     values.push(decoder.decode(kind, source, start, end, owned));
   });
   for (const chunk of split(input.stream, input.cuts)) {
@@ -1070,7 +1072,7 @@ export function connectionPlan(seed: number, index: number): ConnectionPlan {
     case 'bad-hello': {
       const hello = encodeHello(target === 'token' ? 0x01 : 0x00, nonce);
       const field = rng.pick([4, 5, 6, 7]);
-      hello[field] = field === 6 ? hello[6]! | rng.pick([0x02, 0x04, 0x80]) : rng.pick([0, 2, 0xff].filter((b) => b !== hello[field]));
+      hello[field] = field === 6 ? hello[6]! | rng.pick([0x02, 0x08, 0x80]) : rng.pick([0, 2, 0xff].filter((b) => b !== hello[field]));
       return { kind, target, hello };
     }
     case 'early-bytes':
@@ -1109,7 +1111,7 @@ export function serverPlan(seed: number, index: number): ServerPlan {
       break;
     case 'bad-hello': {
       const field = rng.pick([4, 5, 6, 7]);
-      hello[field] = field === 6 ? rng.pick([0x00, 0x01, 0x03, 0x06, 0x80]) : rng.pick([0, 2, 0xff].filter((b) => b !== hello[field]));
+      hello[field] = field === 6 ? rng.pick([0x00, 0x01, 0x03, 0x0a, 0x80]) : rng.pick([0, 2, 0xff].filter((b) => b !== hello[field]));
       bytes = concat([hello, Uint8Array.of(0x56, 0x00)]);
       break;
     }

@@ -14,7 +14,7 @@ import { parseValue, stringifyValue } from '../../src/main/cli/cli-json.js';
 import { authProof, Handshake } from '../../src/main/socket/handshake.js';
 import { ValueDecoder, ValueEncoder } from '../../src/shared/codec.js';
 import { DataSocketError, ErrorCode } from '../../src/shared/errors.js';
-import { FrameReader, FrameWriter } from '../../src/shared/frames.js';
+import { FrameReader, FrameScanner, FrameWriter } from '../../src/shared/frames.js';
 import {
   authMessage,
   CODEC_MSGPACKR_V1,
@@ -22,6 +22,7 @@ import {
   encodeHello,
   encodeVerdict,
   FrameKind,
+  HelloFlag,
   PROTOCOL_VERSION,
   Verdict,
   type VerdictStatus,
@@ -382,6 +383,8 @@ const EXPECTED_IDS = [
   'handshake-token-mismatch',
   'handshake-token-on-client-only',
   'handshake-foreign-version-2',
+  'handshake-foreign-client-without-pings',
+  'handshake-foreign-listener-without-pings',
   'frame-null',
   'frame-integer',
   'frame-string',
@@ -391,6 +394,7 @@ const EXPECTED_IDS = [
   'frame-float64array',
   'frame-arraybuffer',
   'frame-end',
+  'ping-pong',
   'frames-records',
   'frames-scalars',
   'frames-bigint',
@@ -468,31 +472,42 @@ function codeOf(error: unknown): string {
   return (error as DataSocketError).code;
 }
 
+/** How one side of a handshake ended, and whether it may then ping its peer. */
+interface Side {
+  outcome: Outcome;
+  pings: boolean;
+}
+
 /**
- * Runs a listener against a client (a Handshake, or `rawClient` bytes of a foreign
- * client) until neither has anything left to say; returns what each wrote and how each ended.
+ * Runs a listener against a client (each a Handshake, or the raw bytes of a foreign
+ * one: `rawClient`, `rawListener`) until neither has anything left to say; returns what
+ * each wrote and how each ended.
  */
 function converse(options: {
   clientToken?: string;
   rawClient?: Uint8Array;
-  listenerToken: string | undefined;
+  listenerToken?: string;
+  rawListener?: Uint8Array;
   accept: boolean;
-}): { clientSends: Uint8Array; listenerSends: Uint8Array; client: Outcome; listener: Outcome } {
+}): { clientSends: Uint8Array; listenerSends: Uint8Array; client: Side; listener: Side } {
   const byClient: Uint8Array[] = [];
   const byListener: Uint8Array[] = [];
   const toListener: Uint8Array[] = [];
   const toClient: Uint8Array[] = [];
   let client: Outcome = 'pending';
   let listener: Outcome = 'pending';
-  const listenerSide = new Handshake(
-    'listener',
-    options.listenerToken,
-    (b) => {
-      byListener.push(b.slice());
-      toClient.push(b.slice());
-    },
-    LISTENER_NONCE,
-  );
+  const listenerSide =
+    options.rawListener === undefined
+      ? new Handshake(
+          'listener',
+          options.listenerToken,
+          (b) => {
+            byListener.push(b.slice());
+            toClient.push(b.slice());
+          },
+          LISTENER_NONCE,
+        )
+      : null;
   const clientSide =
     options.rawClient === undefined
       ? new Handshake(
@@ -505,7 +520,11 @@ function converse(options: {
           CLIENT_NONCE,
         )
       : null;
-  listenerSide.start();
+  if (listenerSide) listenerSide.start();
+  else {
+    byListener.push(options.rawListener!);
+    toClient.push(options.rawListener!);
+  }
   if (clientSide) clientSide.start();
   else {
     byClient.push(options.rawClient!);
@@ -513,7 +532,7 @@ function converse(options: {
   }
   for (let round = 0; round < 16 && (toListener.length > 0 || toClient.length > 0); round++) {
     for (const chunk of toListener.splice(0)) {
-      if (listener !== 'pending') continue;
+      if (listener !== 'pending' || listenerSide === null) continue;
       try {
         if (listenerSide.push(chunk).done) {
           listenerSide.sendVerdict(options.accept);
@@ -536,7 +555,18 @@ function converse(options: {
       }
     }
   }
-  return { clientSends: concat(byClient), listenerSends: concat(byListener), client, listener };
+  return {
+    clientSends: concat(byClient),
+    listenerSends: concat(byListener),
+    client: { outcome: client, pings: clientSide?.peerPings ?? false },
+    listener: { outcome: listener, pings: listenerSide?.peerPings ?? false },
+  };
+}
+
+/** A `yes` / `no` field. */
+function yesNo(text: string): boolean {
+  expect(['yes', 'no']).toContain(text);
+  return text === 'yes';
 }
 
 // ---------------------------------------------------------------------------
@@ -696,7 +726,7 @@ describe('§4 wire protocol: PROTOCOL.md documents the bytes the code writes and
   it('has no vector block this test cannot read', () => {
     const markdown = readFileSync(PROTOCOL_MD, 'utf8');
     expect(markdown.match(/^```vector/gm) ?? []).toHaveLength(EXPECTED_IDS.length);
-    expect(vectors).toHaveLength(52);
+    expect(vectors).toHaveLength(55);
   });
 
   it('has a value table entry for every frame vector and none for vectors it lacks', () => {
@@ -712,10 +742,11 @@ describe('§4 wire protocol: PROTOCOL.md documents the bytes the code writes and
       const hello = bytes(one(vector, 'hello'));
       expect(hex(encodeHello(flags, nonce))).toBe(hex(hello));
       expect(decodeHello(hello)).toEqual({ version: PROTOCOL_VERSION, codec: CODEC_MSGPACKR_V1, flags, reserved: 0, nonce });
-      // The state machine of the role and token the flags describe sends exactly these bytes.
+      // The state machine of the role and token the flags describe sends exactly these bytes; it always answers pings.
+      expect(flags & HelloFlag.PINGS).toBe(HelloFlag.PINGS);
       const written: Uint8Array[] = [];
-      const role = flags & 0x02 ? 'listener' : 'client';
-      new Handshake(role, flags & 0x01 ? 'any token' : undefined, (b) => written.push(b), nonce).start();
+      const role = flags & HelloFlag.LISTENER ? 'listener' : 'client';
+      new Handshake(role, flags & HelloFlag.TOKEN ? 'any token' : undefined, (b) => written.push(b), nonce).start();
       expect(hex(concat(written))).toBe(hex(hello));
     });
   }
@@ -747,18 +778,33 @@ describe('§4 wire protocol: PROTOCOL.md documents the bytes the code writes and
   for (const vector of byPrefix('handshake-')) {
     it(`exchanges exactly the bytes of ${vector.id} and ends as documented`, () => {
       const clientToken = optional(vector, 'client-token');
-      const acceptor = one(vector, 'acceptor');
-      expect(['accepts', 'refuses']).toContain(acceptor);
+      const listenerToken = optional(vector, 'listener-token');
+      expect(clientToken !== undefined || listenerToken !== undefined, 'at least one side is this implementation').toBe(true);
+      // A foreign listener's bytes hold its verdict: no acceptor then.
+      const acceptor = listenerToken === undefined ? undefined : one(vector, 'acceptor');
+      if (acceptor === undefined) expect(optional(vector, 'acceptor')).toBeUndefined();
+      else expect(['accepts', 'refuses']).toContain(acceptor);
       const result = converse({
         ...(clientToken === undefined ? { rawClient: bytes(one(vector, 'client-sends')) } : { clientToken: token(clientToken) }),
-        listenerToken: token(one(vector, 'listener-token')),
+        ...(listenerToken === undefined ? { rawListener: bytes(one(vector, 'listener-sends')) } : { listenerToken: token(listenerToken) }),
         accept: acceptor === 'accepts',
       });
       expect(hex(result.clientSends)).toBe(one(vector, 'client-sends'));
       expect(hex(result.listenerSends)).toBe(one(vector, 'listener-sends'));
-      expect(result.listener).toBe(one(vector, 'listener-result'));
-      if (clientToken === undefined) expect(optional(vector, 'client-result')).toBeUndefined();
-      else expect(result.client).toBe(one(vector, 'client-result'));
+      for (const [side, present, ended] of [
+        ['client', clientToken !== undefined, result.client],
+        ['listener', listenerToken !== undefined, result.listener],
+      ] as const) {
+        if (!present) {
+          expect(optional(vector, `${side}-result`)).toBeUndefined();
+          expect(optional(vector, `${side}-pings`)).toBeUndefined();
+          continue;
+        }
+        expect(ended.outcome).toBe(one(vector, `${side}-result`));
+        // Whether this side may ping is stated for every side that opens, and only for those.
+        if (ended.outcome === 'open') expect(ended.pings, `${side}-pings`).toBe(yesNo(one(vector, `${side}-pings`)));
+        else expect(optional(vector, `${side}-pings`)).toBeUndefined();
+      }
     });
   }
 
@@ -785,6 +831,33 @@ describe('§4 wire protocol: PROTOCOL.md documents the bytes the code writes and
     writer.appendEnd();
     expect(hex(concat(writer.take().chunks))).toBe(hex(end));
     expect(readFrames(end, 1)).toEqual([{ kind: FrameKind.END, body: new Uint8Array(0) }]);
+  });
+
+  it('writes PING and PONG as the empty frames of ping-pong, reads them back, and refuses them with a body', () => {
+    const vector = vectors.find((v) => v.id === 'ping-pong')!;
+    for (const [key, kind] of [
+      ['ping', FrameKind.PING],
+      ['pong', FrameKind.PONG],
+    ] as const) {
+      const frame = bytes(one(vector, key));
+      const writer = new FrameWriter();
+      writer.appendControl(kind);
+      expect(writer.pendingCount, 'not a value').toBe(0);
+      expect(hex(concat(writer.take().chunks))).toBe(hex(frame));
+      expect(readFrames(frame, 1)).toEqual([{ kind, body: new Uint8Array(0) }]);
+      const withBody = Uint8Array.of(0, 0, 0, 1, kind, 0);
+      expect(() => readFrames(withBody, withBody.length)).toThrow(expect.objectContaining({ code: ErrorCode.PROTOCOL }));
+    }
+  });
+
+  it('relays a PING only to a peer that set PINGS, a PONG (the answer to its own PING) to any (the bridge host scans what a page sends)', () => {
+    const vector = vectors.find((v) => v.id === 'ping-pong')!;
+    const ping = bytes(one(vector, 'ping'));
+    const pong = bytes(one(vector, 'pong'));
+    expect(() => new FrameScanner(1024, true).scan(concat([ping, pong, ping]))).not.toThrow();
+    expect(() => new FrameScanner(1024, false).scan(pong)).not.toThrow();
+    expect(() => new FrameScanner(1024, false).scan(ping)).toThrow(expect.objectContaining({ code: ErrorCode.PROTOCOL }));
+    expect(() => new FrameScanner(1024, true).scan(Uint8Array.of(0, 0, 0, 1, FrameKind.PING, 0))).toThrow(expect.objectContaining({ code: ErrorCode.PROTOCOL }));
   });
 
   it('announces in every frame header the length of the body that follows it', () => {

@@ -29,6 +29,7 @@ const options = z.strictObject({
   highWaterMark: integer(0, Number.MAX_SAFE_INTEGER),
   handshakeTimeoutMs: integer(1, MAX_TIMEOUT_MS),
   acceptTimeoutMs: integer(1, MAX_TIMEOUT_MS),
+  keepAliveMs: z.optional(integer(0, MAX_TIMEOUT_MS)),
   token: z.optional(z.string().check(z.minLength(1), z.maxLength(4096))),
 });
 

@@ -227,8 +227,7 @@ export class Host<C extends object = object> {
   }
 
   #adopt(id: number, socket: net.Socket, options: ResolvedOptions, address: WireAddress): void {
-    const entry = { state: 'open' as const, connection: null as unknown as Connection, scanner: new FrameScanner(options.maxFrameBytes), inflight: 0, ending: false };
-    entry.connection = new Connection(socket, {
+    const connection = new Connection(socket, {
       data: (chunk) => this.#postData(id, chunk),
       sent: (bytes, count) => {
         entry.inflight -= bytes;
@@ -239,8 +238,10 @@ export class Host<C extends object = object> {
       ended: () => this.#finish(id),
       failed: (error) => this.#finish(id, error),
     });
+    // The page pings only a peer that answers pings; a page that pings another is refused here.
+    const entry = { state: 'open' as const, connection, scanner: new FrameScanner(options.maxFrameBytes, connection.peerPings), inflight: 0, ending: false };
     this.#entries.set(id, entry);
-    this.#tell({ t: 'open', id, address });
+    this.#tell({ t: 'open', id, address, pings: connection.peerPings });
   }
 
   #send(id: number, bytes: Uint8Array, count: number): void {
@@ -349,7 +350,7 @@ function stop(entry: Entry, graceful: boolean): void {
 }
 
 function resolved(options: WireOptions): ResolvedOptions {
-  return { ...options, token: options.token };
+  return { ...options, keepAliveMs: options.keepAliveMs, token: options.token };
 }
 
 function describeTarget(target: Target): string {

@@ -6,6 +6,7 @@
 import type net from 'node:net';
 import { asDataSocketError, ErrorCode, type DataSocketError } from '../../shared/errors.js';
 import type { Carrier } from '../../shared/socket-core.js';
+import { peerAnswersPings } from './handshake.js';
 
 /** Where a connection reports. */
 export interface ConnectionSink {
@@ -28,12 +29,15 @@ const CLOSE_WAIT_MS = 5_000;
 export class Connection implements Carrier {
   readonly #socket: net.Socket;
   readonly #sink: ConnectionSink;
+  /** The peer's HELLO announced PINGS (remembered beside the socket by its handshake). */
+  readonly peerPings: boolean;
   #finished = false;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(socket: net.Socket, sink: ConnectionSink) {
     this.#socket = socket;
     this.#sink = sink;
+    this.peerPings = peerAnswersPings(socket);
     socket.on('data', this.#onData);
     socket.on('drain', this.#onDrain);
     socket.on('error', this.#onError);

@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import { asDataSocketError, DataSocketError, ErrorCode } from '../../shared/errors.js';
 import type { ResolvedOptions } from '../../shared/options.js';
 import { ensureSocketDirectory, withTlsOptions, type Target } from './endpoint.js';
-import { Handshake } from './handshake.js';
+import { Handshake, rememberPeer } from './handshake.js';
 
 /** How a dial ends: exactly one of these is called, unless it is aborted first. */
 export interface DialEvents {
@@ -82,6 +82,7 @@ export function dial(target: Target, options: ResolvedOptions, tlsOptions: tls.C
     }
     if (!step.done) return;
     cleanup();
+    rememberPeer(socket, handshake);
     events.accepted(socket, step.rest);
   };
   const onError = (error: Error): void => fail(asDataSocketError(error, ErrorCode.PROTOCOL));

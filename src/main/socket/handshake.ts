@@ -11,6 +11,7 @@ import {
   CODEC_MSGPACKR_V1,
   HELLO_BYTES,
   HelloFlag,
+  KNOWN_HELLO_FLAGS,
   PROTOCOL_VERSION,
   VERDICT_BYTES,
   VERDICT_TAG,
@@ -58,6 +59,8 @@ export class Handshake {
   #phase: Phase = 'hello';
   /** Whether the peer sent a valid HELLO: after that, silence is a timeout, not a protocol error. */
   helloReceived = false;
+  /** Whether the peer's HELLO had the PINGS flag: it answers PING with PONG, so this side may ping it. */
+  peerPings = false;
 
   constructor(role: 'client' | 'listener', token: string | undefined, write: (bytes: Uint8Array) => void, nonce: Uint8Array = randomBytes(16)) {
     this.#listener = role === 'listener';
@@ -66,9 +69,9 @@ export class Handshake {
     this.#nonce = nonce;
   }
 
-  /** Sends this side's HELLO; call once the transport is connected. */
+  /** Sends this side's HELLO; call once the transport is connected. Every DataSocket answers pings, so PINGS is always set. */
   start(): void {
-    const flags = (this.#token !== undefined ? HelloFlag.TOKEN : 0) | (this.#listener ? HelloFlag.LISTENER : 0);
+    const flags = (this.#token !== undefined ? HelloFlag.TOKEN : 0) | (this.#listener ? HelloFlag.LISTENER : 0) | HelloFlag.PINGS;
     this.#write(encodeHello(flags, this.#nonce));
   }
 
@@ -130,7 +133,7 @@ export class Handshake {
       throw this.#fail(ErrorCode.PROTOCOL, `the peer speaks DataSocket protocol version ${hello.version}; this side speaks ${PROTOCOL_VERSION}`, Verdict.PROTOCOL);
     }
     if (hello.codec !== CODEC_MSGPACKR_V1) throw this.#fail(ErrorCode.PROTOCOL, `the peer uses codec ${hello.codec}; this side knows codec ${CODEC_MSGPACKR_V1}`, Verdict.PROTOCOL);
-    if ((hello.flags & ~(HelloFlag.TOKEN | HelloFlag.LISTENER)) !== 0 || hello.reserved !== 0) {
+    if ((hello.flags & ~KNOWN_HELLO_FLAGS) !== 0 || hello.reserved !== 0) {
       throw this.#fail(ErrorCode.PROTOCOL, 'the peer set reserved HELLO bits', Verdict.PROTOCOL);
     }
     const peerIsListener = (hello.flags & HelloFlag.LISTENER) !== 0;
@@ -138,6 +141,7 @@ export class Handshake {
       throw this.#fail(ErrorCode.PROTOCOL, this.#listener ? 'the peer is a listener too' : 'the peer is not a listener', Verdict.PROTOCOL);
     }
     this.helloReceived = true;
+    this.peerPings = (hello.flags & HelloFlag.PINGS) !== 0;
     this.#peerNonce = hello.nonce;
     const peerHasToken = (hello.flags & HelloFlag.TOKEN) !== 0;
     if (peerHasToken !== (this.#token !== undefined)) {
@@ -188,6 +192,23 @@ export class Handshake {
     if (this.#listener && verdict !== null) this.#write(encodeVerdict(verdict));
     return new DataSocketError(code, message);
   }
+}
+
+/** The sockets whose peer's HELLO had the PINGS flag. */
+const pingingPeers = new WeakSet<object>();
+
+/**
+ * Keeps what `handshake` learned about the peer beside the socket it ran on, for
+ * whoever adopts the socket next (a Connection): the socket is what dial and the
+ * listener hand on, and it is all a Connection gets. Call it when the handshake is done.
+ */
+export function rememberPeer(socket: object, handshake: Handshake): void {
+  if (handshake.peerPings) pingingPeers.add(socket);
+}
+
+/** Whether the peer on `socket` answers pings (its handshake was remembered with `rememberPeer`). */
+export function peerAnswersPings(socket: object): boolean {
+  return pingingPeers.has(socket);
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
