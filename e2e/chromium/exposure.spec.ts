@@ -44,7 +44,7 @@ test.describe('§6 the preload exposes window.Net.DataSocket and nothing else', 
       writable: false,
       configurable: false,
       type: 'function',
-      statics: ['connect', 'length', 'listen', 'name', 'prototype'],
+      statics: ['connect', 'connectOrListen', 'length', 'listen', 'name', 'prototype'],
       atFirstScript: 'function',
     });
   });
@@ -64,7 +64,7 @@ test.describe('§6 the preload exposes window.Net.DataSocket and nothing else', 
     expect(added).toEqual(['Net']);
   });
 
-  test('the page cannot make a DataSocket but through connect() and listen()', async () => {
+  test('the page cannot make a DataSocket but through connect(), listen() and connectOrListen()', async () => {
     const code = await page.page.evaluate(() => {
       const { DataSocket } = (globalThis as unknown as { Net: { DataSocket: new () => unknown } }).Net;
       try {
