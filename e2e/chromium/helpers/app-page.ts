@@ -5,7 +5,7 @@
  */
 import type { BrowserContext, JSHandle, Page } from '@playwright/test';
 import type { AppInstance } from './app-instance.js';
-import { createDriver, type AcceptPlan, type PageDriver, type Snapshot } from './page-driver.js';
+import { createDriver, type AcceptPlan, type MemberSnapshot, type PageDriver, type Snapshot } from './page-driver.js';
 import { createValueKit } from './page-values.js';
 
 let counter = 0;
@@ -90,6 +90,20 @@ export class AppPage {
       { id },
     );
     return this.snapshot(id);
+  }
+
+  /** Joins the rendezvous at `name` (connectOrListen, accepting every follower) as member `id`; returns the role right after the call. */
+  join(id: string, name: string, port?: number, options?: object): Promise<string> {
+    return this.run((d, a) => d.join(a.id, a.name, a.port, a.options), { id, name, port, options });
+  }
+
+  member(id: string): Promise<MemberSnapshot> {
+    return this.run((d, a) => d.member(a.id), { id });
+  }
+
+  /** Waits until member `id` logged `event` ('role:leader', 'connection', …) `count` times; returns its snapshot. */
+  untilMember(id: string, event: string, count = 1, timeoutMs = 10_000): Promise<MemberSnapshot> {
+    return this.run((d, a) => d.untilMember(a.id, a.event, a.count, a.timeoutMs), { id, event, count, timeoutMs });
   }
 
   /** Sends a JSON-able value; returns what send() returned. */

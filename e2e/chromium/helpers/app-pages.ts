@@ -23,15 +23,25 @@ export interface AppPages<K extends string> {
 /**
  * Registers the hooks on the current describe for one instance and page per key of
  * `specs`. `keepSockets`: leave the pages' sockets open between tests (for a describe
- * whose tests share one connection made in its own beforeAll).
+ * whose tests share one connection made in its own beforeAll). `oneSession`: every
+ * instance runs in the first one's runtime dir, as instances of one app in one user
+ * session do (same socket directory, same election key).
  */
-export function useAppPages<K extends string>(specs: Record<K, InstanceSpec>, options: { keepSockets?: boolean } = {}): AppPages<K> {
+export function useAppPages<K extends string>(specs: Record<K, InstanceSpec>, options: { keepSockets?: boolean; oneSession?: boolean } = {}): AppPages<K> {
   const keys = Object.keys(specs) as K[];
   const world = { app: {}, context: {}, page: {} } as { app: Record<K, AppInstance>; context: Record<K, BrowserContext>; page: Record<K, AppPage> };
 
   test.beforeAll(async ({ browser }) => {
-    const apps = await AppInstance.startAll(...keys.map((k) => specs[k].app ?? {}));
-    keys.forEach((k, i) => (world.app[k] = apps[i]!));
+    if (options.oneSession === true) {
+      const [first, ...rest] = keys;
+      world.app[first!] = await AppInstance.start(specs[first!].app ?? {});
+      const runtimeDir = world.app[first!].runtimeDir;
+      const apps = await AppInstance.startAll(...rest.map((k) => ({ ...specs[k].app, runtimeDir })));
+      rest.forEach((k, i) => (world.app[k] = apps[i]!));
+    } else {
+      const apps = await AppInstance.startAll(...keys.map((k) => specs[k].app ?? {}));
+      keys.forEach((k, i) => (world.app[k] = apps[i]!));
+    }
     for (const k of keys) {
       world.context[k] = await browser.newContext();
       world.page[k] = await AppPage.open(world.context[k], world.app[k]);
@@ -47,7 +57,10 @@ export function useAppPages<K extends string>(specs: Record<K, InstanceSpec>, op
 
   test.afterAll(async () => {
     await Promise.all(keys.map((k) => world.context[k]?.close()));
-    await Promise.all(keys.map((k) => world.app[k]?.stop()));
+    // In one session the first instance owns the runtime dir the others use: it stops last.
+    const owner = options.oneSession === true ? keys.slice(0, 1) : [];
+    await Promise.all(keys.filter((k) => !owner.includes(k)).map((k) => world.app[k]?.stop()));
+    await Promise.all(owner.map((k) => world.app[k]?.stop()));
   });
 
   return world;

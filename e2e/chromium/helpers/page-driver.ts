@@ -10,6 +10,7 @@
  * differences (Map vs object, typed array kinds, shared references) the tests check.
  */
 import type { PageDataSocket, PageDataSocketClass } from '../../../src/renderer/client.js';
+import type { Rendezvous } from '../../../src/shared/rendezvous.js';
 import type { Description, ValueKit } from './page-values.js';
 
 export type { Description } from './page-values.js';
@@ -40,6 +41,21 @@ export interface Snapshot {
   stateInAcceptor: string | null;
 }
 
+/** What one rendezvous member (`connectOrListen`) did so far. */
+export interface MemberSnapshot {
+  id: string;
+  /** Events in order: 'role:<role>', 'connection', 'error:<code>', 'close'. */
+  log: string[];
+  /** `rendezvous.role` now. */
+  role: string;
+  /** The page's Date.now() at each 'role' event, in order. */
+  roleTimes: number[];
+  /** The ids its links are recorded under, as sockets (`<member>@1`, …), in the order they were handed over. */
+  links: string[];
+  /** How many connections its acceptor saw (it accepts every one). */
+  acceptorCalls: number;
+}
+
 /** The driver's API, as the test calls it through `JSHandle.evaluate`. */
 export interface PageDriver {
   readonly DataSocket: PageDataSocketClass;
@@ -49,6 +65,16 @@ export interface PageDriver {
   connect(id: string, name: string, port?: number, options?: object, quiet?: boolean): string;
   /** `DataSocket.listen(…)` with an acceptor following `plan`, recorded as `id`. */
   listen(id: string, name: string, port: number | undefined, plan: AcceptPlan, options?: object): void;
+  /**
+   * `DataSocket.connectOrListen(…)` with an acceptor that says yes, recorded as member `id`;
+   * each link it hands over is recorded as a socket `<id>@1`, `<id>@2`, …. Returns the role right after.
+   */
+  join(id: string, name: string, port?: number, options?: object): string;
+  /** The rendezvous recorded as member `id`. */
+  rendezvous(id: string): Rendezvous<PageDataSocket>;
+  member(id: string): MemberSnapshot;
+  /** Resolves once member `id` logged `event` (a prefix match: 'role' matches 'role:leader') `count` times; returns its snapshot. */
+  untilMember(id: string, event: string, count?: number, timeoutMs?: number): Promise<MemberSnapshot>;
   /** The socket recorded as `id`. */
   socket(id: string): PageDataSocket;
   snapshot(id: string): Snapshot;
@@ -69,7 +95,7 @@ export interface PageDriver {
   sendSequence(id: string, count: number): number;
   /** How many `{ seq }` values `id` received, and whether seq went 0, 1, 2, … */
   sequence(id: string): { received: number; inOrder: boolean };
-  /** Closes every recorded socket and forgets them. */
+  /** Closes every recorded member and socket and forgets them. */
   closeAll(): void;
 }
 
@@ -88,7 +114,15 @@ export function createDriver(kit: ValueKit): PageDriver {
   const net = (globalThis as unknown as { Net?: { DataSocket?: PageDataSocketClass } }).Net;
   if (net?.DataSocket === undefined) throw new Error('window.Net.DataSocket is missing: the preload did not run');
   const DataSocket = net.DataSocket;
+  interface MemberEntry {
+    rendezvous: Rendezvous<PageDataSocket>;
+    log: string[];
+    roleTimes: number[];
+    links: string[];
+    acceptorCalls: number;
+  }
   const entries = new Map<string, Entry>();
+  const members = new Map<string, MemberEntry>();
   let waiters: Waiter[] = [];
   const wake = (): void => {
     waiters = waiters.filter((done) => !done());
@@ -123,6 +157,17 @@ export function createDriver(kit: ValueKit): PageDriver {
         });
     }
     return entry;
+  };
+
+  const memberOf = (id: string): MemberEntry => {
+    const member = members.get(id);
+    if (member === undefined) throw new Error(`no member '${id}' in this page (have ${[...members.keys()].join(', ')})`);
+    return member;
+  };
+
+  const memberSnapshot = (id: string): MemberSnapshot => {
+    const member = memberOf(id);
+    return { id, log: [...member.log], role: member.rendezvous.role, roleTimes: [...member.roleTimes], links: [...member.links], acceptorCalls: member.acceptorCalls };
   };
 
   const entryOf = (id: string): Entry => {
@@ -193,6 +238,44 @@ export function createDriver(kit: ValueKit): PageDriver {
       };
       record(id, DataSocket.listen(acceptor, name, port, options), false);
     },
+    join(id, name, port, options) {
+      const member: MemberEntry = { rendezvous: null as unknown as Rendezvous<PageDataSocket>, log: [], roleTimes: [], links: [], acceptorCalls: 0 };
+      const push = (what: string): void => {
+        member.log.push(what);
+        wake();
+      };
+      member.rendezvous = DataSocket.connectOrListen(
+        () => {
+          member.acceptorCalls++;
+          return true;
+        },
+        name,
+        port,
+        options,
+      );
+      members.set(id, member);
+      member.rendezvous
+        .on('role.driver', (role) => {
+          member.roleTimes.push(Date.now());
+          push(`role:${role}`);
+        })
+        .on('connection.driver', (link) => {
+          const linkId = `${id}@${member.links.length + 1}`;
+          record(linkId, link, false);
+          member.links.push(linkId);
+          push('connection');
+        })
+        .on('error.driver', (error) => push(`error:${error.code}`))
+        .on('close.driver', () => push('close'));
+      return member.rendezvous.role;
+    },
+    rendezvous: (id) => memberOf(id).rendezvous,
+    member: (id) => memberSnapshot(id),
+    async untilMember(id, event, count = 1, timeoutMs = 10_000) {
+      const matches = (): number => (members.get(id)?.log ?? []).filter((what) => what === event || what.startsWith(`${event}:`)).length;
+      await waitUntil(() => matches() >= count, timeoutMs, () => `member '${id}' logged ${JSON.stringify(members.get(id)?.log ?? 'nothing (no such member)')}, waiting for ${count}× '${event}'`);
+      return memberSnapshot(id);
+    },
     socket: (id) => entryOf(id).socket,
     snapshot(id) {
       const entry = entryOf(id);
@@ -240,6 +323,8 @@ export function createDriver(kit: ValueKit): PageDriver {
       return { received, inOrder };
     },
     closeAll() {
+      for (const member of members.values()) member.rendezvous.close();
+      members.clear();
       for (const entry of entries.values()) entry.socket.close();
       entries.clear();
       waiters = [];
