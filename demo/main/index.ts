@@ -9,10 +9,14 @@
  * registry is reachable.
  *
  * Start two instances to try it on one machine: listen in one, connect from the
- * other. Each instance needs its own user data directory — two Chromiums sharing
- * one fight over its locks — so pass `--user-data-dir=<dir>` or set
- * DATASOCKET_DEMO_USER_DATA=<dir>, e.g. once built:
+ * other. Or start three and press Join in each: they find each other
+ * (connectOrListen), one leads and shows how many followers it has; close its
+ * window and another instance leads. Each instance needs its own user data
+ * directory — two Chromiums sharing one fight over its locks — so pass
+ * `--user-data-dir=<dir>` or set DATASOCKET_DEMO_USER_DATA=<dir>, e.g. once built:
  *   npx electron-vite preview --skipBuild --entry out/main/index.js -- --user-data-dir=/tmp/demo-b
+ * (The sockets do not depend on it: every instance of one user meets in that user's
+ * socket directory, whatever its user data directory.)
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';

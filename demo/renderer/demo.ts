@@ -1,13 +1,16 @@
 /**
  * The demo window's UI: listen, connect, send a JSON value or a file, close —
- * and every event of every socket in that socket's log. Plain DOM over the page's
- * DataSocket (`window.Net.DataSocket`, typed by electron-datasocket/renderer).
+ * and every event of every socket in that socket's log; and instances that find
+ * each other (group.ts). Plain DOM over the page's DataSocket
+ * (`window.Net.DataSocket`, typed by electron-datasocket/renderer).
  * The data-testid attributes are what e2e/electron drives; keep them stable.
  */
 // As any app does: by the package's name (the build resolves it to dist/, the type-check to src/).
 import { DataSocket, type PageDataSocket } from 'electron-datasocket/renderer';
+import { setUpGroupPanel } from './group.js';
 
-type Kind = 'listener' | 'client' | 'accepted';
+/** `link`: a link of the group panel's rendezvous (to the leader, or to a follower). */
+type Kind = 'listener' | 'client' | 'accepted' | 'link';
 
 /** One socket's card: its log, and what the listener needs to note refusals. */
 interface Card {
@@ -200,4 +203,11 @@ element<HTMLFormElement>(document, 'connect-form').addEventListener('submit', (e
   } catch (error) {
     report(error);
   }
+});
+
+setUpGroupPanel({
+  element: <T extends Element>(testId: string): T => element<T>(document, testId),
+  addCard: (socket, title) => void addCard(socket, 'link', title),
+  report,
+  clearProblem,
 });
