@@ -1,6 +1,7 @@
 /**
  * Prints the README's performance table (Markdown) from bench/results.json, so the
- * table is the measured one, not retyped: `node bench/readme-table.mjs`.
+ * table is the measured one, not retyped: `node bench/readme-table.mjs`. Then the
+ * failover figure (bench/failover.mjs), when the results have it, as its own small table.
  */
 import fs from 'node:fs';
 import { LABELS, METRICS, formatValue } from './report.mjs';
@@ -26,4 +27,12 @@ for (const transport of transports) {
     if (cells.every((c) => c === '—')) continue;
     console.log(`| ${NAMES[lib] ?? LABELS[lib]} | ${transport} | ${cells.join(' | ')} |`);
   }
+}
+if (report.failover) {
+  const { transport, members, failovers, median, max, error } = report.failover;
+  const cells = error === undefined ? [`**${median.toFixed(0)} ms**`, `${max.toFixed(0)} ms`] : ['failed', 'failed'];
+  console.log('');
+  console.log('| failover (`connectOrListen`): leader SIGKILLed → every follower re-linked | members | failovers | median | max |');
+  console.log('|---|---|---|---|---|');
+  console.log(`| ${transport} | ${members} | ${failovers} | ${cells.join(' | ')} |`);
 }

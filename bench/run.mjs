@@ -15,10 +15,15 @@
  * baseline of the same transport, then the issue's targets as PASS/FAIL lines
  * (bench/report.mjs). Everything, every run included, goes to bench/results.json.
  *
+ * Then the failover figure (bench/failover.mjs, SPEC §9): from a rendezvous leader's
+ * SIGKILL to every follower re-linked, median and max over 20 failovers with 10
+ * members on a local socket; printed as its own line after the table, saved as
+ * `failover`, its target checked with the others.
+ *
  * `--quick` (or BENCH_QUICK=1): a tenth of the values after half the warm-up,
- * 1 run unless BENCH_RUNS says otherwise, results to the temp dir, not
+ * 1 run unless BENCH_RUNS says otherwise, 5 failovers, results to the temp dir, not
  * bench/results.json. Environment: BENCH_RUNS=n; BENCH_LIBS,
- * BENCH_FIGURES (small,bytes,large,rtt), BENCH_TRANSPORTS (unix,tcp): comma-separated
+ * BENCH_FIGURES (small,bytes,large,rtt,failover), BENCH_TRANSPORTS (unix,tcp): comma-separated
  * subsets; BENCH_PIN=0: do not pin round-trip pairs to one CPU (see pinCpu).
  */
 import { spawnSync } from 'node:child_process';
@@ -26,6 +31,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describeFailover, FAILOVER_PLAN, failoverSocketDir, failoverTarget, measureFailover } from './failover.mjs';
 import { measure } from './measure.mjs';
 import { LABELS, METRICS, applies, formatValue, machine, printTable, summarize, targets } from './report.mjs';
 
@@ -55,10 +61,13 @@ const MEASUREMENT_TIMEOUT_MS = 60_000;
 // `npm run bench -- --quick` (or BENCH_QUICK=1): the same table in a fraction of the time, for a look.
 const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
 const runs = positiveInteger('BENCH_RUNS', quick ? 1 : 3);
+// The failover figure is not a library × transport cell: it runs apart, after the table's.
+const figuresAsked = subset('BENCH_FIGURES', [...FIGURES, 'failover']);
+const withFailover = figuresAsked.includes('failover');
 const plan = {
   // relay-moved only prices a copy (see bench/relay-moved.mjs): run it by naming it in BENCH_LIBS.
   libs: subset('BENCH_LIBS', LIBS, LIBS.filter((lib) => lib !== 'relay-moved')),
-  figures: subset('BENCH_FIGURES', FIGURES),
+  figures: figuresAsked.filter((figure) => figure !== 'failover'),
   transports: subset('BENCH_TRANSPORTS', TRANSPORTS),
 };
 
@@ -151,6 +160,19 @@ try {
   fs.rmSync(socketDir, { recursive: true, force: true });
 }
 
+let failover = null;
+if (withFailover) {
+  const failoverDir = failoverSocketDir();
+  const t0 = Date.now();
+  try {
+    failover = await measureFailover({ ...FAILOVER_PLAN[quick ? 'quick' : 'full'], socketPath: path.join(failoverDir, 'failover.sock') });
+  } finally {
+    fs.rmSync(failoverDir, { recursive: true, force: true });
+  }
+  const shown = failover.error === undefined ? `median ${failover.median.toFixed(1)} ms, max ${failover.max.toFixed(1)} ms` : `FAILED: ${failover.error}`;
+  console.log(`  failover  ${failover.failovers} SIGKILLs, ${failover.members} members, unix  ${shown}  [${((Date.now() - t0) / 1000).toFixed(1)} s]`);
+}
+
 summarize(results, plan);
 const finished = new Date();
 console.log('');
@@ -158,7 +180,12 @@ console.log(`electron-datasocket bench — ${info.cpu}, ${info.cores} cores, Nod
 console.log('');
 printTable(results, plan);
 console.log('');
+if (failover !== null) {
+  console.log(describeFailover(failover));
+  console.log('');
+}
 const checks = targets(results, plan);
+if (failover !== null) checks.push(failoverTarget(failover));
 for (const { name, pass, detail } of checks) console.log(`${pass ? 'PASS' : 'FAIL'}  ${name}: ${detail}`);
 const loadAfter = os.loadavg();
 console.log('');
@@ -174,8 +201,9 @@ const report = {
   runs,
   roundTripPinnedToCpu: pinCpu,
   ...plan,
-  units: { rate: 'values/s', mbps: 'MB/s (10^6 bytes)', p50: 'µs', p99: 'µs', mean: 'µs', ms: 'ms (measured window)' },
+  units: { rate: 'values/s', mbps: 'MB/s (10^6 bytes)', p50: 'µs', p99: 'µs', mean: 'µs', ms: 'ms (measured window)', failover: 'ms' },
   results,
+  failover,
   targets: checks,
 };
 // A quick look never replaces the reference results the README's table comes from.
