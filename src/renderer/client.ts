@@ -157,7 +157,7 @@ export function createBridgeClient(post: (message: ClientMessage) => void, platf
     }
 
     // What reaches into sockets is defined here, inside the class, yet kept off it: the page
-    // sees only connect and listen on its DataSocket.
+    // sees only connect, listen and connectOrListen on its DataSocket.
     static {
       open = (t, acceptor, name, port, options, elect = false) => {
         const { endpoint, options: given } = parseEndpointArgs(name, port, options, t === 'listen');

@@ -51,7 +51,13 @@ export interface RendezvousOptions {
  * A follower's connect that failed with one of these met no leader (none yet, one that
  * just died, or one that is still binding): try again. Anything else ends the rendezvous.
  */
-const NO_LEADER_YET: ReadonlySet<string> = new Set(['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE']);
+const NO_LEADER_YET: ReadonlySet<string> = new Set(['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'EAGAIN']);
+/**
+ * A leader that dies after accepting a connection but before its HELLO looks like a peer
+ * that is not a DataSocket (ERR_DATASOCKET_PROTOCOL). Once is a death mid-handshake: try
+ * again. This many times in a row is something else squatting the endpoint: give up with it.
+ */
+const PROTOCOL_MISSES = 3;
 
 /** The first pause between tries and the longest; each pause is jittered so members spread out. */
 const FIRST_PAUSE_MS = 2;
@@ -86,6 +92,7 @@ export class Rendezvous<S extends DataSocketCore = DataSocketCore> extends Emitt
   private _timer: ReturnType<typeof setTimeout> | undefined = undefined;
   private _electingSince = 0;
   private _tries = 0;
+  private _protocolMisses = 0;
 
   /** @internal Use `DataSocket.connectOrListen`. */
   constructor(ops: RendezvousOps<S>, acceptor: Acceptor<S>, failover: boolean, electingLimitMs: number) {
@@ -176,7 +183,7 @@ export class Rendezvous<S extends DataSocketCore = DataSocketCore> extends Emitt
     client._watch('error', (error) => {
       if (this._attempt !== client) return;
       this._attempt = null;
-      if (NO_LEADER_YET.has(error.code)) this._retry(error);
+      if (NO_LEADER_YET.has(error.code) || (error.code === ErrorCode.PROTOCOL && ++this._protocolMisses < PROTOCOL_MISSES)) this._retry(error);
       else this._end(error);
     });
     client._watch('close', () => {
@@ -200,6 +207,8 @@ export class Rendezvous<S extends DataSocketCore = DataSocketCore> extends Emitt
   private _retry(miss: DataSocketError): void {
     const waited = Date.now() - this._electingSince;
     if (waited >= this._electingLimitMs) {
+      // A peer that is not a DataSocket is the clearer error than the time spent finding that out.
+      if (miss.code === ErrorCode.PROTOCOL) return this._end(miss);
       this._end(
         new DataSocketError(
           ErrorCode.TIMEOUT,
@@ -220,6 +229,7 @@ export class Rendezvous<S extends DataSocketCore = DataSocketCore> extends Emitt
   private _settled(): void {
     this._electingSince = 0;
     this._tries = 0;
+    this._protocolMisses = 0;
   }
 
   /** Ends the rendezvous: `error` (when there is one), `role` closed, `close`. */

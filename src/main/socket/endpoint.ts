@@ -121,9 +121,22 @@ export function isLoopbackHost(host: string): boolean {
 /** Whether `host` names this machine: a loopback name or address, or an address of one of its interfaces. */
 export function isLocalHost(host: string): boolean {
   if (isLoopbackHost(host)) return true;
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+  const h = canonicalAddress(host.replace(/^\[|\]$/g, '').replace(/%.*$/, ''));
   if (h === '0.0.0.0' || h === '::') return false; // every interface, so reachable from elsewhere
-  return Object.values(os.networkInterfaces()).some((list) => list?.some((i) => i.address.toLowerCase() === h));
+  return Object.values(os.networkInterfaces()).some((list) => list?.some((i) => canonicalAddress(i.address) === h));
+}
+
+/** One spelling per address: IPv6 compressed and lower-case (the URL parser's form), an IPv4-mapped IPv6 as its IPv4. */
+function canonicalAddress(address: string): string {
+  if (net.isIPv6(address)) {
+    const canonical = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+    const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
+    if (mapped === null) return canonical;
+    const high = parseInt(mapped[1]!, 16);
+    const low = parseInt(mapped[2]!, 16);
+    return `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
+  }
+  return address.toLowerCase();
 }
 
 /** Runs a node:tls constructor; its synchronous throw on unusable options (a bad key, CA or certificate) is a wrong argument. */

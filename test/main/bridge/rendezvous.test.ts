@@ -8,7 +8,7 @@ import { spawn as spawnProcess, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DataSocket as NodeDataSocket, ErrorCode, type DataSocketError, type RendezvousRole } from '../../../src/index.js';
 import { socketDirectory } from '../../../src/main/socket/endpoint.js';
 import type { PageDataSocket } from '../../../src/renderer/client.js';
@@ -16,12 +16,15 @@ import type { HostMessage } from '../../../src/shared/bridge-protocol.js';
 import type { Rendezvous } from '../../../src/shared/rendezvous.js';
 import type { SocketRequest } from '../../../src/main/bridge/policy.js';
 import { bridgedPage, type PageContext } from '../../helpers/bridge.js';
+import { ensureBuilt } from '../../helpers/built.js';
 import { useCleanup } from '../../helpers/cleanup.js';
 import { uniqueName, until } from '../../helpers/sockets.js';
 
 const { track } = useCleanup();
 const CLI = fileURLToPath(new URL('../../../dist/main/cli/cli.js', import.meta.url));
 const children: ChildProcess[] = [];
+// One test runs the built CLI against this source's host: they must speak the same protocol.
+beforeAll(ensureBuilt, 60_000);
 afterEach(() => {
   for (const child of children.splice(0)) child.kill('SIGKILL');
 });

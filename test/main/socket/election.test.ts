@@ -112,6 +112,12 @@ describe('§9 connectOrListen with a port: only addresses of this machine', () =
       if (family === 'IPv6') {
         expect(isLocalHost(`[${address}]`), `[${address}]`).toBe(true);
         expect(isLocalHost(`${address}%${nic}`), `${address}%${nic}`).toBe(true);
+        // Another spelling of the same address: every group written out, upper case.
+        const full = expandIPv6(address).toUpperCase();
+        expect(isLocalHost(full), full).toBe(true);
+      } else {
+        // The IPv4-mapped IPv6 form of this machine's IPv4 address.
+        expect(isLocalHost(`::ffff:${address}`), `::ffff:${address}`).toBe(true);
       }
     }
   });
@@ -128,3 +134,12 @@ describe('§5 the Windows pipe a connectOrListen name maps to (checked on the ma
     expect(electionLockKind('win32')).toBe('pipe');
   });
 });
+
+/** An IPv6 address with every group written out (no '::'). */
+function expandIPv6(address: string): string {
+  const [head, tail] = address.includes('::') ? address.split('::') : [address, undefined];
+  const left = head === '' ? [] : head!.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const middle = tail === undefined ? [] : Array<string>(8 - left.length - right.length).fill('0');
+  return [...left, ...middle, ...right].map((group) => group.padStart(4, '0')).join(':');
+}

@@ -426,6 +426,54 @@ describe('§9 what a member finds at the name', () => {
     },
   );
 
+  it('a leader that dies after accepting, before its HELLO (a bare close): the member tries again and does not end — here it leads once the name is free', async () => {
+    const name = uniqueName('rdv-prehello');
+    const file = socketPathOf(name);
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    let accepted = 0;
+    // Stands in for a leader killed between accept() and its HELLO: the connection closes bare, once.
+    // It reads the member's HELLO and ends without one of its own: the connect sees ERR_DATASOCKET_PROTOCOL.
+    const dying = net.createServer((s) => {
+      s.once('data', () => {
+        accepted++; // a member's connect (the stale-file probe sends nothing)
+        s.end();
+        dying.close();
+      });
+    });
+    await new Promise<void>((resolve) => dying.listen(file, resolve));
+    const member = join(name);
+    await untilRole(member.member, 'leader');
+    expect(accepted).toBe(1);
+    expect(member.log).toEqual(['role:leader']);
+  });
+
+  it('a squatter that closes every connection bare, without a HELLO: the member does not try forever — it ends within handshakeTimeoutMs', async () => {
+    const name = uniqueName('rdv-squat');
+    const file = socketPathOf(name);
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    let accepted = 0;
+    const squatter = net.createServer((s) => {
+      accepted++;
+      s.destroy();
+    });
+    await new Promise<void>((resolve) => squatter.listen(file, resolve));
+    try {
+      const started = Date.now();
+      const member = join(name, undefined, { handshakeTimeoutMs: 500 });
+      await member.closed;
+      // The bare close reaches the connect as EPIPE or ECONNRESET (its HELLO hit a closed socket)
+      // or as ERR_DATASOCKET_PROTOCOL (closed without a HELLO): retried either way, never for ever.
+      const [error] = member.errors;
+      expect(member.log).toEqual([`error:${error!.code}`, 'role:closed', 'close']);
+      expect([ErrorCode.TIMEOUT, ErrorCode.PROTOCOL]).toContain(error!.code);
+      expect(error!.message).toMatch(/ECONNRESET|EPIPE|ERR_DATASOCKET_PROTOCOL|DataSocket/);
+      expect(accepted).toBeGreaterThan(1);
+      expect(Date.now() - started).toBeLessThan(2_500);
+    } finally {
+      squatter.close();
+    }
+  });
+
   it('a server at the name that never answers the handshake: the member does not stay electing — it fails within handshakeTimeoutMs with the connect’s ERR_DATASOCKET_PROTOCOL', async () => {
     const name = uniqueName('rdv-silent');
     const file = socketPathOf(name);
