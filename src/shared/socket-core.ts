@@ -391,7 +391,8 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
     const ms = keepAliveFor(this._options, this._address.port !== undefined);
     if (ms === 0 || this._carrier?.peerPings !== true) return;
     this._keepAliveMs = ms;
-    this._keepAlive = setInterval(this._look, Math.max(1, Math.floor(ms / 2)));
+    // Rounded up, so that two looks never come before keepAliveMs.
+    this._keepAlive = setInterval(this._look, Math.ceil(ms / 2));
     // In Node, keep-alive alone must not keep a process running.
     (this._keepAlive as { unref?: () => void }).unref?.();
   }

@@ -122,6 +122,18 @@ describe('§11 liveness in the shared core (Node and page sockets alike)', () =>
     expect(vi.getTimerCount(), 'the keep-alive timer is gone').toBe(0);
   });
 
+  it('never pings before keepAliveMs nor fails before twice it, an odd keepAliveMs too', () => {
+    const h = new Harness({ keepAliveMs: 3 }).open();
+    vi.advanceTimersByTime(3);
+    expect(h.carrier.kinds()).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(h.carrier.kinds()).toEqual([FrameKind.PING]);
+    vi.advanceTimersByTime(3);
+    expect(h.state).toBe('open');
+    vi.advanceTimersByTime(1);
+    expect(h.log).toEqual([`error:${ErrorCode.TIMEOUT}`, 'close']);
+  });
+
   it('counts any byte received as life: a PONG, a value, even half a frame', () => {
     const h = new Harness({ keepAliveMs: 100 }).open();
     vi.advanceTimersByTime(100);
