@@ -12,7 +12,7 @@ import { asDataSocketError, DataSocketError, ErrorCode } from '../../shared/erro
 import type { ResolvedOptions } from '../../shared/options.js';
 import type { DataSocketAddress } from '../../shared/socket-core.js';
 import { ensureSocketDirectory, isLoopbackHost, isSocketFile, probeLocalSocket, withTlsOptions, type Target } from './endpoint.js';
-import { Handshake } from './handshake.js';
+import { Handshake, rememberPeer } from './handshake.js';
 
 /** An incoming connection that passed its handshake and waits for a verdict. */
 export interface PendingConnection {
@@ -198,6 +198,7 @@ function serveHandshake(socket: net.Socket, target: Target, options: ResolvedOpt
         phase = 'settled';
         detach();
         handshake.sendVerdict(true);
+        rememberPeer(socket, handshake);
         return socket;
       },
       refuse(): void {

@@ -101,6 +101,44 @@ for (const transport of [
       expect(p.fromHost.filter((m) => m.t === 'sent').every((m) => m.t === 'sent' && m.count === 0)).toBe(true);
     });
 
+    it("a page's listener with keepAliveMs finds a connecting peer process that was SIGSTOPped, on the connection it accepted", async () => {
+      const keepAliveMs = 200;
+      const p = page();
+      let accepted!: PageDataSocket;
+      const listener = track(
+        p.DataSocket.listen(
+          (c) => {
+            accepted = c;
+            return true;
+          },
+          ...(Object.values(transport.endpoint()) as [string, number?]),
+          { keepAliveMs },
+        ),
+      );
+      await listening(listener as never);
+      const peer = spawn();
+      await peer.run({ op: 'connect', id: 'c', name: listener.address.name, port: listener.address.port });
+      await peer.next('connect', 'c');
+      await until(() => accepted?.state === 'open');
+      expect(p.fromHost.find((m) => m.t === 'open')).toMatchObject({ pings: true });
+      const events = record(accepted as never);
+      const arrived = once(accepted as never, 'data');
+      await peer.run({ op: 'send', id: 'c', value: 'last words' });
+      await arrived;
+      const lastHeard = Date.now();
+      peer.kill('SIGSTOP');
+      try {
+        await events.closed;
+      } finally {
+        peer.kill('SIGKILL');
+      }
+      const silence = Date.now() - lastHeard;
+      expect(events.log).toEqual(['data', `error:${ErrorCode.TIMEOUT}`, 'close']);
+      expect(silence).toBeGreaterThanOrEqual(2 * keepAliveMs * 0.9);
+      expect(silence).toBeLessThan(2 * keepAliveMs + 2_000);
+      expect(listener.state).toBe('listening');
+    });
+
     it("answers a Node client's PINGs from a page's accepted connection, through the host", async () => {
       const p = page();
       let accepted!: PageDataSocket;

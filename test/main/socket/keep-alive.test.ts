@@ -74,6 +74,45 @@ for (const transport of TRANSPORTS) {
       expect(silence).toBeLessThan(2 * keepAliveMs + 2_000);
     });
 
+    it("finds a connecting peer process that was SIGSTOPped, on the connection a listener accepted, with the listener's keepAliveMs", async () => {
+      const keepAliveMs = 200;
+      const endpoint = transport.endpoint();
+      const accepted: ReturnType<typeof record>[] = [];
+      const connections: DataSocket[] = [];
+      const listener = track(
+        DataSocket.listen(
+          (connection) => {
+            connections.push(track(connection));
+            accepted.push(record(connection));
+            return true;
+          },
+          endpoint.name,
+          endpoint.port,
+          { keepAliveMs },
+        ),
+      );
+      await listening(listener);
+      const peer = spawn();
+      await peer.run({ op: 'connect', id: 'c', name: listener.address.name, port: listener.address.port });
+      await peer.next('connect', 'c');
+      await until(() => connections.length > 0);
+      const arrived = once(connections[0]!, 'data');
+      await peer.run({ op: 'send', id: 'c', value: 'last words' });
+      await arrived;
+      const lastHeard = Date.now();
+      peer.kill('SIGSTOP');
+      try {
+        await accepted[0]!.closed;
+      } finally {
+        peer.kill('SIGKILL');
+      }
+      const silence = Date.now() - lastHeard;
+      expect(accepted[0]!.log).toEqual(['connect', 'data', `error:${ErrorCode.TIMEOUT}`, 'close']);
+      expect(silence).toBeGreaterThanOrEqual(2 * keepAliveMs * 0.9);
+      expect(silence).toBeLessThan(2 * keepAliveMs + 2_000);
+      expect(listener.state).toBe('listening');
+    });
+
     it('keeps an idle healthy connection open (keepAliveMs 100, over a second): it pings, the peer answers each PING with a PONG', async () => {
       const { accepted, relay } = await relayedListener(transport.endpoint());
       const client = track(DataSocket.connect(relay.at.name, relay.at.port, { keepAliveMs: 100 }));
@@ -114,8 +153,8 @@ for (const transport of TRANSPORTS) {
       expect(relay.count('toListener', FrameKind.PING)).toBe(0);
       expect(relay.count('toClient', FrameKind.PING)).toBe(0);
       expect(relay.kinds('toListener').length).toBeGreaterThan(50);
-      // The same connection, left alone, pings: the zero above could have been otherwise.
-      await until(() => relay.count('toListener', FrameKind.PING) > 0, 5_000);
+      // The same connection, left alone, pings (whichever side hears nothing first): the zeros above could have been otherwise.
+      await until(() => relay.count('toListener', FrameKind.PING) + relay.count('toClient', FrameKind.PING) > 0, 5_000);
       expect(client.state).toBe('open');
     });
 
