@@ -9,7 +9,7 @@ import type { ClientMessage, HostMessage, WireOptions } from '../shared/bridge-p
 import { DataSocketError, ErrorCode, fromPlainError, invalidArgument } from '../shared/errors.js';
 import { checkLocalName, parseEndpointArgs, resolveOptions, type DataSocketOptions, type ResolvedOptions } from '../shared/options.js';
 import { decideWithin } from '../shared/decide.js';
-import { Rendezvous, splitRendezvousOptions, type RendezvousOptions } from '../shared/rendezvous.js';
+import { MAKE_RENDEZVOUS, Rendezvous, splitRendezvousOptions, type RendezvousOptions } from '../shared/rendezvous.js';
 import { DataSocketCore, type Acceptor, type Carrier, type DataSocketAddress, type Role } from '../shared/socket-core.js';
 
 /** Options in the page: those of §2 except `tls` (TLS is a main-process matter). */
@@ -146,6 +146,7 @@ export function createBridgeClient(post: (message: ClientMessage) => void, platf
       if (endpoint.port === undefined) checkLocalName(endpoint.name, platform);
       const at = endpoint.port;
       return new Rendezvous<PageDataSocket>(
+        MAKE_RENDEZVOUS,
         {
           lead: (admit) => open('listen', admit, name, at, socketOptions, true),
           follow: () => open('connect', undefined, name, at, socketOptions),

@@ -14,7 +14,7 @@
  * Runs in Node and in the page: no Node or DOM imports.
  */
 import { Emitter } from './emitter.js';
-import { DataSocketError, ErrorCode, invalidArgument } from './errors.js';
+import { asDataSocketError, DataSocketError, ErrorCode, invalidArgument } from './errors.js';
 import { describe } from './options.js';
 import type { Acceptor, DataSocketCore } from './socket-core.js';
 
@@ -65,6 +65,9 @@ const LONGEST_PAUSE_MS = 50;
 
 const EVENT_NAMES = ['role', 'connection', 'error', 'close'] as const;
 
+/** @internal What `connectOrListen` passes to make a rendezvous; the app cannot make one otherwise. */
+export const MAKE_RENDEZVOUS: unique symbol = Symbol('Rendezvous.make');
+
 /** Splits `failover` from the DataSocket options of `connectOrListen`. */
 export function splitRendezvousOptions(options: unknown): { failover: boolean; socketOptions: unknown } {
   if (options === undefined || options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -95,7 +98,8 @@ export class Rendezvous<S extends DataSocketCore = DataSocketCore> extends Emitt
   private _protocolMisses = 0;
 
   /** @internal Use `DataSocket.connectOrListen`. */
-  constructor(ops: RendezvousOps<S>, acceptor: Acceptor<S>, failover: boolean, electingLimitMs: number) {
+  constructor(make: typeof MAKE_RENDEZVOUS, ops: RendezvousOps<S>, acceptor: Acceptor<S>, failover: boolean, electingLimitMs: number) {
+    if (make !== MAKE_RENDEZVOUS) throw invalidArgument('use DataSocket.connectOrListen() to make a rendezvous');
     super(EVENT_NAMES);
     this._ops = ops;
     this._acceptor = acceptor;
@@ -134,7 +138,7 @@ export class Rendezvous<S extends DataSocketCore = DataSocketCore> extends Emitt
     try {
       listener = this._ops.lead((connection) => this._admit(connection));
     } catch (error) {
-      this._end(error instanceof DataSocketError ? error : new DataSocketError(ErrorCode.PROTOCOL, String(error), { cause: error }));
+      this._end(asDataSocketError(error, ErrorCode.PROTOCOL));
       return;
     }
     this._attempt = listener;
@@ -178,6 +182,11 @@ export class Rendezvous<S extends DataSocketCore = DataSocketCore> extends Emitt
       this._link = client;
       this._settled();
       this._setRole('follower');
+      // A `role` handler may have closed the rendezvous: then the link is nobody's but ours.
+      if (this._role !== 'follower') {
+        client.close();
+        return;
+      }
       this.emit('connection', client);
     });
     client._watch('error', (error) => {
@@ -188,8 +197,9 @@ export class Rendezvous<S extends DataSocketCore = DataSocketCore> extends Emitt
     });
     client._watch('close', () => {
       if (this._attempt === client) {
-        // Closed while connecting without an error: only our own close() does that.
+        // Closed before it opened without an error (our own close() clears _attempt first): a miss.
         this._attempt = null;
+        this._retry(new DataSocketError('ECONNRESET', 'the connection to the leader closed before it opened'));
         return;
       }
       if (this._link !== client) return;

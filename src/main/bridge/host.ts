@@ -161,8 +161,13 @@ export class Host<C extends object = object> {
         this.#finish(id, new DataSocketError(ErrorCode.NOT_ALLOWED, `the main process does not allow this page to ${message.t} ${describeTarget(target)}`));
         return;
       }
-      if (message.t === 'connect') this.#dial(id, target, options, Math.max(1, deadline - Date.now()));
-      else this.#listen(id, target, options, elect);
+      try {
+        if (message.t === 'connect') this.#dial(id, target, options, Math.max(1, deadline - Date.now()));
+        else this.#listen(id, target, options, elect);
+      } catch (error) {
+        // Nothing the page sends may throw in main: whatever failed is that socket's error.
+        this.#finish(id, asDataSocketError(error, ErrorCode.PROTOCOL));
+      }
     });
   }
 

@@ -4,16 +4,16 @@
  * in this process.
  */
 import type net from 'node:net';
-import type tls from 'node:tls';
+import tls from 'node:tls';
 import { invalidArgument } from '../../shared/errors.js';
 import { parseEndpointArgs, resolveOptions, type DataSocketOptions, type ResolvedOptions } from '../../shared/options.js';
 import { decideWithin } from '../../shared/decide.js';
-import { Rendezvous, splitRendezvousOptions, type RendezvousOptions } from '../../shared/rendezvous.js';
+import { MAKE_RENDEZVOUS, Rendezvous, splitRendezvousOptions, type RendezvousOptions } from '../../shared/rendezvous.js';
 import { DataSocketCore, type Acceptor, type DataSocketAddress, type Role } from '../../shared/socket-core.js';
 import { Connection } from './connection.js';
 import { dial } from './dial.js';
 import { listenElected } from './election.js';
-import { addressOf, isLocalHost, resolveTarget, type Target } from './endpoint.js';
+import { addressOf, isLocalHost, resolveTarget, withTlsOptions, type Target } from './endpoint.js';
 import { listen, type PendingConnection } from './listener.js';
 
 /** Options of `DataSocket.connect`; `tls` takes node:tls connect options. */
@@ -92,7 +92,10 @@ export class DataSocket extends DataSocketCore {
       throw invalidArgument(`'${target.name}' is not an address of this machine: connectOrListen binds the port to elect a leader, so it needs a local address`);
     }
     const tlsOptions = (socketOptions as ConnectOrListenOptions | undefined)?.tls;
+    // Unusable TLS options are a wrong argument at the call, as for listen and connect.
+    if (tlsOptions !== undefined) withTlsOptions(() => tls.createSecureContext(tlsOptions));
     return new Rendezvous<DataSocket>(
+      MAKE_RENDEZVOUS,
       {
         lead: (admit) => DataSocket.#listen(admit, target, resolved, tlsOptions, true),
         follow: () => DataSocket.#connect(target, resolved, tlsOptions),

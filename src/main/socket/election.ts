@@ -4,11 +4,12 @@
  * Why it is atomic. A member listens on the endpoint only while it holds the
  * endpoint's election lock, and the lock is one the OS hands to one process at a
  * time and takes back by itself when that process dies:
- * - Linux: a socket bound in the abstract namespace (`\0datasocket-election-<hash>`).
- *   A second bind fails with EADDRINUSE; the name vanishes with the last descriptor,
- *   so a SIGKILLed leader frees it at once and leaves no file behind. The hash is
- *   keyed with a secret kept in the per-user 0700 directory, so another user cannot
- *   squat the lock name.
+ * - Linux: a socket bound in the abstract namespace (`\0datasocket-election-<hash of
+ *   the socket's real path>`). A second bind fails with EADDRINUSE; the name vanishes
+ *   with the last descriptor, so a SIGKILLed leader frees it at once and leaves no file
+ *   behind. Abstract names have no permissions: another local user could bind it first
+ *   and keep every member from leading — members then end with ERR_DATASOCKET_TIMEOUT,
+ *   never with two leaders (the socket file itself stays in the 0700 directory).
  * - macOS and the BSDs: a `<socket path>.lock` file opened with O_EXLOCK|O_NONBLOCK, a
  *   flock(2) lock, released when the process dies. The lock file is never removed
  *   (removing a lock file others may hold open would let two processes lock two files).
@@ -22,13 +23,13 @@
  * same lock. So at most one member listens — and every member that does not hold the
  * lock connects to the one that does (or retries until it can), so none is left electing.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { asDataSocketError, DataSocketError, ErrorCode } from '../../shared/errors.js';
 import type { ResolvedOptions } from '../../shared/options.js';
-import { ensureSocketDirectory, socketDirectory, type Target } from './endpoint.js';
+import { ensureSocketDirectory, isSocketFile, type Target } from './endpoint.js';
 import { listen, type ListenerEvents, type Listening } from './listener.js';
 
 /** How this OS arbitrates the election of a local endpoint. */
@@ -69,52 +70,46 @@ interface ElectionLock {
 
 const NO_LOCK: ElectionLock = { release() {} };
 
-let electionKey: Buffer | null = null;
+/** Linux's sun_path: 108 bytes, the leading NUL of an abstract name included. */
+const SUN_PATH_BYTES = 108;
 
 /**
- * This user's secret for naming abstract locks: 32 random bytes in `<dir>/election.key`
- * (0600, in the 0700 directory). Written to a temporary file and linked into place, so a
- * reader never sees a half-written key and two first writers agree on one.
+ * The abstract socket name that stands for the election at `socketPath`: a hash of the
+ * socket's real location (its directory resolved through symlinks, so `/var/run/x.sock`
+ * and `/run/x.sock` are one election), padded to fill sun_path. Filling it matters:
+ * Node 20 binds an abstract name padded with NULs to all 108 bytes, Node 22 binds it at
+ * its length, and the kernel compares the bytes bound — so a shorter name would be two
+ * locks between an Electron main (Node 22) and a Node 20 service.
  */
-function readElectionKey(): Buffer {
-  if (electionKey !== null) return electionKey;
-  const dir = socketDirectory();
-  ensureSocketDirectory(dir, true);
-  const file = path.join(dir, 'election.key');
-  try {
-    electionKey = fs.readFileSync(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    const temporary = path.join(dir, `election.key.${process.pid}.${randomBytes(6).toString('hex')}`);
-    fs.writeFileSync(temporary, randomBytes(32), { mode: 0o600, flag: 'wx' });
-    try {
-      fs.linkSync(temporary, file);
-    } catch (linkError) {
-      if ((linkError as NodeJS.ErrnoException).code !== 'EEXIST') throw linkError;
-    } finally {
-      fs.unlinkSync(temporary);
-    }
-    electionKey = fs.readFileSync(file);
-  }
-  if (electionKey.length < 16) throw new DataSocketError('EACCES', `${file} is not an election key; remove it`, { syscall: 'read', address: file });
-  return electionKey;
+export function abstractLockName(socketPath: string): string {
+  const digest = createHash('sha256').update(realLocation(socketPath)).digest('hex');
+  const name = `\0datasocket-election-${digest}`;
+  return name.padEnd(SUN_PATH_BYTES, '.');
 }
 
-/** The abstract socket name that stands for `socketPath`'s election. */
-export function abstractLockName(socketPath: string, key: Uint8Array): string {
-  const digest = createHash('sha256').update(key).update('\0').update(socketPath).digest('hex').slice(0, 40);
-  return `\0datasocket-election-${digest}`;
+/** `socketPath` with its directory resolved (the socket itself may not exist yet). */
+function realLocation(socketPath: string): string {
+  const dir = path.dirname(socketPath);
+  let real: string;
+  try {
+    real = fs.realpathSync(dir);
+  } catch {
+    real = path.resolve(dir); // binding will report why the directory is unusable
+  }
+  return path.join(real, path.basename(socketPath));
 }
 
 function abstractLock(socketPath: string): Promise<ElectionLock | null> {
-  const name = abstractLockName(socketPath, readElectionKey());
+  const name = abstractLockName(socketPath);
   return new Promise((resolve, reject) => {
+    // Anyone may connect to an abstract socket: close what comes, and never let an error through.
     const server = net.createServer((socket) => socket.destroy());
     server.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') resolve(null);
       else reject(error);
     });
     server.listen(name, () => {
+      server.on('error', () => {}); // an accept that fails later (EMFILE) does not end the lock
       // The lock alone must not keep a process alive; the listener it guards does.
       server.unref();
       resolve({ release: () => server.close() });
@@ -143,16 +138,18 @@ function lockedFile(socketPath: string): Promise<ElectionLock | null> {
 }
 
 /** Takes the election lock of a local endpoint: the lock, or null when another process holds it. */
-function acquireElectionLock(socketPath: string): Promise<ElectionLock | null> {
+async function acquireElectionLock(target: Extract<Target, { kind: 'local' }>): Promise<ElectionLock | null> {
   switch (electionLockKind()) {
     case 'abstract-socket':
-      return abstractLock(socketPath);
+      if (target.dir !== undefined) ensureSocketDirectory(target.dir, true); // so its real path is known
+      return abstractLock(target.path);
     case 'locked-file':
-      return lockedFile(socketPath);
+      if (target.dir !== undefined) ensureSocketDirectory(target.dir, true); // the lock file lives there
+      return lockedFile(target.path);
     case 'pipe':
-      return Promise.resolve(NO_LOCK);
+      return NO_LOCK;
     case 'none':
-      return Promise.reject(new DataSocketError(ErrorCode.INVALID_ARGUMENT, `connectOrListen on a local socket is not supported on ${process.platform}; give a port`));
+      throw new DataSocketError(ErrorCode.INVALID_ARGUMENT, `connectOrListen on a local socket is not supported on ${process.platform}; give a port`);
   }
 }
 
@@ -177,7 +174,10 @@ export function listenElected(target: Target, options: ResolvedOptions, tlsOptio
     release();
     events.failed(error);
   };
-  acquireElectionLock(target.path).then(
+  // Every failure, thrown or not, arrives as `failed`: never as an exception of the caller's.
+  Promise.resolve(target)
+    .then(acquireElectionLock)
+    .then(
     (acquired) => {
       if (closed) {
         acquired?.release();
@@ -188,10 +188,19 @@ export function listenElected(target: Target, options: ResolvedOptions, tlsOptio
         return;
       }
       lock = acquired;
-      inner = listen(target, options, tlsOptions, { ...events, failed: fail });
-    },
-    (error: unknown) => fail(asDataSocketError(error, ErrorCode.PROTOCOL)),
-  );
+      inner = listen(target, options, tlsOptions, {
+        ...events,
+        failed: (error) => {
+          // A file that is not a socket holds the name: nobody can lead there, and nobody to follow.
+          if (error.code === 'EADDRINUSE' && process.platform !== 'win32' && fs.existsSync(target.path) && !isSocketFile(target.path)) {
+            fail(new DataSocketError('EEXIST', `${target.path} exists and is not a socket; remove it or use another name`, { syscall: 'listen', address: target.path }));
+          } else {
+            fail(error);
+          }
+        },
+      });
+    })
+    .catch((error: unknown) => fail(asDataSocketError(error, ErrorCode.PROTOCOL)));
   return {
     close(): void {
       if (closed) return;

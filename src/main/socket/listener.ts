@@ -74,7 +74,8 @@ export function listen(target: Target, options: ResolvedOptions, tlsOptions: tls
   }
   server.on('error', async (error: NodeJS.ErrnoException) => {
     if (closed) return;
-    if (!isBound && error.code === 'EADDRINUSE' && target.kind === 'local' && !retriedStale && isSocketFile(target.path)) {
+    // Windows pipes leave no stale name behind, and a stat of a pipe name would connect to it.
+    if (!isBound && error.code === 'EADDRINUSE' && target.kind === 'local' && process.platform !== 'win32' && !retriedStale && isSocketFile(target.path)) {
       retriedStale = true;
       if (await probeLocalSocket(target.path)) {
         fail(new DataSocketError('EADDRINUSE', `a DataSocket listener is live at ${target.path}`, { syscall: 'listen', address: target.path }));

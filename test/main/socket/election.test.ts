@@ -1,9 +1,9 @@
 /**
  * The election of `connectOrListen` (SPEC §9), piece by piece: which lock each OS
- * uses, the BSD lock file's open flags, the Linux lock's name and the per-user key it
- * is derived from, which hosts count as this machine for the TCP flavour, and the
+ * uses, the BSD lock file's open flags, the Linux lock's name, which hosts count as this machine for the TCP flavour, and the
  * Windows pipe a name maps to. The races themselves are in rendezvous-processes.test.ts.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -15,7 +15,7 @@ import { isLocalHost, resolveTarget } from '../../../src/main/socket/endpoint.js
 import type { Rendezvous } from '../../../src/shared/rendezvous.js';
 import { tempDir, uniqueName } from '../../helpers/sockets.js';
 
-// This file's own per-user directory: the election key is made in it by the first election here.
+// This file's own per-user directory.
 const runtimeDir = tempDir('xdg-');
 let savedRuntimeDir: string | undefined;
 beforeAll(() => {
@@ -64,42 +64,70 @@ describe('§9 the election lock of each platform', () => {
     expect(lockedFileFlags() & fs.constants.O_NONBLOCK).toBe(fs.constants.O_NONBLOCK);
   });
 
-  it('names the Linux lock after the key and the socket path: a NUL first, another name for another key or path, short', () => {
-    const keyA = new Uint8Array(32).fill(1);
-    const keyB = new Uint8Array(32).fill(2);
-    const name = abstractLockName('/run/user/1000/datasocket/app.sock', keyA);
-    expect(name.startsWith('\0')).toBe(true);
-    expect(name).toBe(abstractLockName('/run/user/1000/datasocket/app.sock', keyA));
-    expect(abstractLockName('/run/user/1000/datasocket/app.sock', keyB)).not.toBe(name);
-    expect(abstractLockName('/run/user/1000/datasocket/other.sock', keyA)).not.toBe(name);
+  it('names the Linux lock after the socket path: a NUL first, another name for another path, and all 108 bytes of sun_path', () => {
+    const name = abstractLockName('/run/user/1000/datasocket/app.sock');
+    expect(name.startsWith('\0datasocket-election-')).toBe(true);
+    expect(name).toBe(abstractLockName('/run/user/1000/datasocket/app.sock'));
+    expect(abstractLockName('/run/user/1000/datasocket/other.sock')).not.toBe(name);
     // A path that is a prefix of another is another lock.
-    expect(abstractLockName('/run/user/1000/datasocket/app.soc', keyA)).not.toBe(name);
-    // sun_path holds 108 bytes, the leading NUL included, whatever the socket path's length.
-    expect(Buffer.byteLength(abstractLockName(`/${'p'.repeat(106)}`, keyA))).toBeLessThanOrEqual(80);
+    expect(abstractLockName('/run/user/1000/datasocket/app.soc')).not.toBe(name);
+    // Exactly sun_path's 108 bytes, whatever the socket path's length: Node 20 pads an abstract
+    // name with NULs to 108 bytes and Node 22 does not, so only a full name is one lock for both.
+    for (const socketPath of ['/a.sock', `/${'p'.repeat(106)}`]) expect(Buffer.byteLength(abstractLockName(socketPath))).toBe(108);
   });
 
-  it.runIf(electionLockKind() === 'abstract-socket')(
-    'keeps the key in the per-user directory (election.key, 0600, in the 0700 directory), and a leader holds the lock named from it until it closes',
-    async () => {
-      const name = uniqueName('lock');
-      const leader = DataSocket.connectOrListen(() => true, name);
-      await role(leader, 'leader');
-      const dir = path.join(runtimeDir, 'datasocket');
-      const keyFile = path.join(dir, 'election.key');
-      expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
-      expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
-      const key = fs.readFileSync(keyFile);
-      expect(key.length).toBe(32);
-      // Nothing else is left in the directory: the key's temporary file is gone.
-      expect(fs.readdirSync(dir).sort()).toEqual(['election.key', `${name}.sock`]);
-      const lockName = abstractLockName(path.join(dir, `${name}.sock`), key);
-      expect(await bindAbstract(lockName)).toBe('EADDRINUSE');
-      leader.close();
-      const free = await bindAbstract(lockName);
-      expect(free).toBeInstanceOf(net.Server);
-      (free as net.Server).close();
+  it('names one lock for one socket however its directory is reached (through a symlink)', () => {
+    const real = tempDir('real-');
+    const link = path.join(tempDir('link-'), 'via');
+    fs.symlinkSync(real, link);
+    try {
+      expect(abstractLockName(path.join(link, 'app.sock'))).toBe(abstractLockName(path.join(real, 'app.sock')));
+      expect(abstractLockName(path.join(link, 'app.sock'))).not.toBe(abstractLockName(path.join(real, 'other.sock')));
+    } finally {
+      fs.rmSync(link);
+      fs.rmSync(real, { recursive: true, force: true });
+    }
+  });
+
+  it.runIf(electionLockKind() === 'abstract-socket' && otherNode() !== null)(
+    'is one lock for Node 20 and Node 22 (an Electron main and a Node service): held by this Node, the other cannot bind it',
+    () => {
+      const name = abstractLockName(path.join(runtimeDir, `${uniqueName('versions')}.sock`));
+      const other = otherNode()!;
+      const child = (): string => execFileSync(other, ['-e', OTHER_NODE_BIND, Buffer.from(name, 'latin1').toString('hex')], { encoding: 'utf8', timeout: 10_000 }).trim();
+      const held = net.createServer();
+      return new Promise<void>((resolve, reject) => {
+        held.once('error', reject);
+        held.listen(name, () => {
+          try {
+            expect(child()).toBe('EADDRINUSE');
+          } catch (error) {
+            reject(error);
+            return;
+          } finally {
+            held.close();
+          }
+          resolve();
+        });
+      });
     },
   );
+
+  it.runIf(electionLockKind() === 'abstract-socket')('a leader holds its lock until it closes; it leaves nothing but its socket file in the directory', async () => {
+    const name = uniqueName('lock');
+    const leader = DataSocket.connectOrListen(() => true, name);
+    await role(leader, 'leader');
+    const dir = path.join(runtimeDir, 'datasocket');
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+    expect(fs.readdirSync(dir)).toContain(`${name}.sock`);
+    expect(fs.readdirSync(dir).filter((file) => file.includes(name))).toEqual([`${name}.sock`]);
+    const lockName = abstractLockName(path.join(dir, `${name}.sock`));
+    expect(await bindAbstract(lockName)).toBe('EADDRINUSE');
+    leader.close();
+    const free = await bindAbstract(lockName);
+    expect(free).toBeInstanceOf(net.Server);
+    (free as net.Server).close();
+  });
 });
 
 describe('§9 connectOrListen with a port: only addresses of this machine', () => {
@@ -142,4 +170,28 @@ function expandIPv6(address: string): string {
   const right = tail === undefined || tail === '' ? [] : tail.split(':');
   const middle = tail === undefined ? [] : Array<string>(8 - left.length - right.length).fill('0');
   return [...left, ...middle, ...right].map((group) => group.padStart(4, '0')).join(':');
+}
+
+/** Binds the abstract name given in hex; prints BOUND or the error code. */
+const OTHER_NODE_BIND = `
+const net = require('node:net');
+const name = Buffer.from(process.argv[1], 'hex').toString('latin1');
+const server = net.createServer();
+server.on('error', (error) => { console.log(error.code); process.exit(0); });
+server.listen(name, () => { console.log('BOUND'); server.close(); });
+`;
+
+/** A Node of the other major version than this one's (20 or 22), if this machine has one: the system's, or the one npm run test:node22 fetched. */
+function otherNode(): string | null {
+  const mine = process.versions.node.split('.')[0];
+  const candidates = [path.join(process.cwd(), `.cache/node22/node_modules/node-${process.platform}-${process.arch}/bin/node`), 'node', '/usr/bin/node', '/usr/local/bin/node'];
+  for (const candidate of candidates) {
+    try {
+      const major = execFileSync(candidate, ['-p', 'process.versions.node.split(".")[0]'], { encoding: 'utf8', timeout: 10_000 }).trim();
+      if (major !== mine && (major === '20' || major === '22')) return candidate;
+    } catch {
+      // not there
+    }
+  }
+  return null;
 }

@@ -186,6 +186,33 @@ describe('§9 roles, links and their events', () => {
   });
 });
 
+describe('§9 what only connectOrListen makes', () => {
+  it('a Rendezvous cannot be made with new: ERR_DATASOCKET_INVALID_ARGUMENT', async () => {
+    const { Rendezvous } = await import('../../../src/index.js');
+    expectThrows(() => new (Rendezvous as unknown as new (...args: unknown[]) => unknown)({ lead() {}, follow() {} }, () => true, true, 1000), ErrorCode.INVALID_ARGUMENT);
+  });
+
+  it('unusable tls options are refused at the call, as listen refuses them', () => {
+    expectThrows(() => DataSocket.connectOrListen(() => true, uniqueName('rdv-tls'), { tls: { key: 'not a key', cert: 'not a cert' } }), ErrorCode.INVALID_ARGUMENT);
+  });
+
+  it('a member that closes in its role handler as it becomes a follower: the link it was about to get is closed, not left open at the leader', async () => {
+    const name = uniqueName('rdv-role-close');
+    const leader = join(name);
+    await untilRole(leader.member, 'leader');
+    const member = track(DataSocket.connectOrListen(() => true, name));
+    let handedOut = 0;
+    member.on('role', (role) => {
+      if (role === 'follower') member.close();
+    });
+    member.on('connection', () => handedOut++);
+    // The leader got the follower's link and sees it close again.
+    await until(() => leader.connections.length === 1 && leader.connections[0]!.state === 'closed');
+    expect(handedOut).toBe(0);
+    expect(member.role).toBe('closed');
+  });
+});
+
 describe('§9 close()', () => {
   it('of a leader removes its socket file; a follower elects again and leads once the app closed the connections the leader handed out', async () => {
     const name = uniqueName('rdv');
@@ -404,13 +431,10 @@ describe('§9 what a member finds at the name', () => {
   it.runIf(electionLockKind() === 'abstract-socket')(
     'the lock held by someone who never listens, and no leader to follow: the member fails with ERR_DATASOCKET_TIMEOUT after handshakeTimeoutMs',
     async () => {
-      // The key exists once any member here has elected.
-      const first = join(uniqueName('rdv-key'));
-      await untilRole(first.member, 'leader');
-      const key = fs.readFileSync(path.join(runtimeDir, 'datasocket', 'election.key'));
       const name = uniqueName('rdv-held');
+      fs.mkdirSync(path.dirname(socketPathOf(name)), { recursive: true, mode: 0o700 });
       const lock = net.createServer();
-      await new Promise<void>((resolve) => lock.listen(abstractLockName(socketPathOf(name), key), resolve));
+      await new Promise<void>((resolve) => lock.listen(abstractLockName(socketPathOf(name)), resolve));
       try {
         const started = Date.now();
         const stuck = join(name, undefined, { handshakeTimeoutMs: 400 });
@@ -425,6 +449,39 @@ describe('§9 what a member finds at the name', () => {
       }
     },
   );
+
+  it('a file that is not a socket holds the name: the member ends at once with EEXIST, not after a timeout', async () => {
+    const name = uniqueName('rdv-file');
+    const file = socketPathOf(name);
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(file, 'not a socket');
+    try {
+      const started = Date.now();
+      const member = join(name);
+      await member.closed;
+      expect(member.log).toEqual(['error:EEXIST', 'role:closed', 'close']);
+      expect(member.errors[0]!.message).toMatch(/is not a socket/);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(fs.readFileSync(file, 'utf8')).toBe('not a socket');
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  });
+
+  it('a socket directory that cannot be made (XDG_RUNTIME_DIR is a file): the rendezvous ends with the OS code; nothing is thrown', async () => {
+    const saved = process.env.XDG_RUNTIME_DIR;
+    const notADir = path.join(tempDir('xdg-file-'), 'file');
+    fs.writeFileSync(notADir, '');
+    process.env.XDG_RUNTIME_DIR = notADir;
+    try {
+      const member = join(uniqueName('rdv-nodir'));
+      await member.closed;
+      expect(member.log).toEqual([`error:${member.errors[0]!.code}`, 'role:closed', 'close']);
+      expect(member.errors[0]!.code).toMatch(/^E[A-Z]+$/);
+    } finally {
+      process.env.XDG_RUNTIME_DIR = saved;
+    }
+  });
 
   it('a leader that dies after accepting, before its HELLO (a bare close): the member tries again and does not end — here it leads once the name is free', async () => {
     const name = uniqueName('rdv-prehello');
