@@ -41,7 +41,8 @@ export type PageDataSocket = DataSocketCore;
 
 /** The options as the host's schema takes them: no key for what was not given. */
 function wire(options: ResolvedOptions): WireOptions {
-  const { token, keepAliveMs, ...rest } = options;
+  // The schema checks values here, in the page; main never sees it.
+  const { token, keepAliveMs, schema: _schema, ...rest } = options;
   return { ...rest, ...(keepAliveMs === undefined ? {} : { keepAliveMs }), ...(token === undefined ? {} : { token }) };
 }
 
@@ -94,8 +95,8 @@ export function createBridgeClient(post: (message: ClientMessage) => void, platf
     private _gone = false;
     /** Fails a connect()/listen() that main never answered. */
     private _answerTimer: ReturnType<typeof setTimeout> | undefined;
-    /** What carries this socket's frames: the port to main. `peerPings` is what main's 'open' says. */
-    private readonly _link: { blocked: false; peerPings: boolean; transmit: Carrier['transmit']; end(): void; destroy(): void };
+    /** What carries this socket's frames: the port to main. `peerPings` and `peerRequests` are what main's 'open' says. */
+    private readonly _link: { blocked: false; peerPings: boolean; peerRequests: boolean; transmit: Carrier['transmit']; end(): void; destroy(): void };
 
     constructor(token: symbol, id: number, role: Role, options: ResolvedOptions, address: DataSocketAddress, acceptor?: Acceptor<DataSocket>) {
       if (token !== construct) throw invalidArgument('use DataSocket.connect() or DataSocket.listen() to make a DataSocket');
@@ -105,6 +106,7 @@ export function createBridgeClient(post: (message: ClientMessage) => void, platf
       this._link = {
         blocked: false,
         peerPings: false,
+        peerRequests: false,
         transmit: (chunks, bytes, count) => post({ t: 'send', id, bytes: exactBytes(chunks, bytes), count }),
         end: () => post({ t: 'end', id }),
         destroy: () => {
@@ -231,6 +233,7 @@ export function createBridgeClient(post: (message: ClientMessage) => void, platf
             clearTimeout(socket._answerTimer);
             socket.setAddress(message.address);
             socket._link.peerPings = message.pings;
+            socket._link.peerRequests = message.requests;
             socket.opened();
             return;
           case 'bound':

@@ -57,8 +57,9 @@ export type HostMessage =
   /**
    * A connection is open (client accepted, or an accepted connection after the page's yes).
    * `pings`: the peer's HELLO announced PINGS, so the page may ping it (keep-alive).
+   * `requests`: it announced REQUESTS, so the page may send it requests and replies.
    */
-  | { t: 'open'; id: number; address: WireAddress; pings: boolean }
+  | { t: 'open'; id: number; address: WireAddress; pings: boolean; requests: boolean }
   /** A listener is bound. */
   | { t: 'bound'; id: number; address: WireAddress }
   /** A connection to listener `listener` passed its handshake; the page's acceptor decides. */

@@ -10,7 +10,7 @@
 import { Packr, RESET_BUFFER_MODE, REUSE_BUFFER_MODE, Unpackr } from 'msgpackr';
 import { DataSocketError, ErrorCode } from './errors.js';
 import './extensions.js';
-import { FRAME_HEADER_BYTES, FrameKind, MAX_NESTING, RECORD_SLOTS } from './protocol.js';
+import { FRAME_HEADER_BYTES, FrameKind, MAX_NESTING, PREFIX_BODY_BYTES, RECORD_SLOTS } from './protocol.js';
 import { ReceivedRecords, SentRecords } from './record-table.js';
 import { scanValue } from './value-scan.js';
 import type { FrameWriter } from './frames.js';
@@ -97,8 +97,12 @@ export class ValueEncoder {
   private _packr = packrFor(this._records);
   private _packing = false;
 
-  /** Encodes `value` as one frame appended to `writer`; returns the frame's size in bytes. */
-  encode(value: unknown, writer: FrameWriter, limits: EncodeLimits): number {
+  /**
+   * Encodes `value` as one frame appended to `writer`; returns the frame's size in bytes.
+   * With a `prefix` kind (REQUEST, REPLY, FAILURE), that frame for request `id` goes right
+   * before it, and the value is not counted as a message. Nothing is appended on a throw.
+   */
+  encode(value: unknown, writer: FrameWriter, limits: EncodeLimits, prefix = -1, id = 0): number {
     let kind: number = FrameKind.VALUE;
     let source: Uint8Array;
     let start = 0;
@@ -148,7 +152,7 @@ export class ValueEncoder {
       }
     }
     const length = end - start;
-    const total = FRAME_HEADER_BYTES + length;
+    const total = FRAME_HEADER_BYTES + length + (prefix === -1 ? 0 : FRAME_HEADER_BYTES + PREFIX_BODY_BYTES);
     if (length > limits.maxFrameBytes || total > limits.budget) {
       // The packer may have defined record structures the peer will never see.
       if (kind === FrameKind.VALUE) this._reset();
@@ -163,7 +167,9 @@ export class ValueEncoder {
         `queuing ${total} more bytes would pass maxBufferedBytes; nothing was sent (wait for 'drain' or 'sent')`,
       );
     }
+    if (prefix !== -1) writer.appendPrefix(prefix, id);
     writer.append(kind, source, start, end);
+    if (prefix !== -1) writer.pendingCount--;
     if (kind === FrameKind.VALUE) {
       this._records.commit();
       // msgpackr keeps its largest buffer for reuse; once a big value is copied out, let it go.

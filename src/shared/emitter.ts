@@ -109,6 +109,22 @@ export class Emitter<Events extends { [K in keyof Events]: (...args: never[]) =>
     }
   }
 
+  /**
+   * Hands every handler of `event` to `call`, in order (a `once` handler is removed first),
+   * and returns how many there were. For events whose handlers take more than one argument
+   * or whose exceptions mean something (a `request` handler that throws fails its request):
+   * `call` catches what it wants to.
+   */
+  protected emitEach<K extends keyof Events & string>(event: K, call: (handler: Events[K]) => void): number {
+    const list = this._handlers.get(event) ?? NONE;
+    for (let i = 0; i < list.length; i++) {
+      const registration = list[i]!;
+      if (registration.once) this._removeRegistration(event, registration);
+      call(registration.fn as unknown as Events[K]);
+    }
+    return list.length;
+  }
+
   /** Drops every handler; used once the socket is closed so nothing keeps user code alive. */
   protected removeAllHandlers(): void {
     for (const event of this._handlers.keys()) this._handlers.set(event, NONE);

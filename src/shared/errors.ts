@@ -27,8 +27,14 @@ export const ErrorCode = {
   UNSERIALIZABLE: 'ERR_DATASOCKET_UNSERIALIZABLE',
   /** Token missing on one side, or different on the two sides. */
   AUTH_FAILED: 'ERR_DATASOCKET_AUTH_FAILED',
-  /** Connecting or the handshake took longer than `handshakeTimeoutMs`. */
+  /** Connecting or the handshake took longer than `handshakeTimeoutMs`; a request got no reply by its deadline; a peer went silent (keepAliveMs). */
   TIMEOUT: 'ERR_DATASOCKET_TIMEOUT',
+  /** A request reached a peer with no `request` handler. */
+  NO_HANDLER: 'ERR_DATASOCKET_NO_HANDLER',
+  /** The peer's `request` handler threw or its Promise rejected; the remote error is the `cause`. */
+  REMOTE: 'ERR_DATASOCKET_REMOTE',
+  /** A received value failed the `schema` option (the issues are in the message). */
+  INVALID_VALUE: 'ERR_DATASOCKET_INVALID_VALUE',
 } as const;
 
 /** One of the codes this library defines. */

@@ -6,7 +6,7 @@
  * Runs in Node and in the page: no Node or DOM imports.
  */
 import { DataSocketError, ErrorCode } from './errors.js';
-import { FRAME_HEADER_BYTES, FrameKind, elementBytes, hexByte, isControlKind, isKnownKind, readFrameLength, writeFrameHeader } from './protocol.js';
+import { FRAME_HEADER_BYTES, FrameKind, PREFIX_BODY_BYTES, elementBytes, hexByte, isControlKind, isKnownKind, isPrefixKind, readFrameLength, writeFrameHeader } from './protocol.js';
 
 const EMPTY = new Uint8Array(0);
 const NO_SLABS: readonly Uint8Array[] = Object.freeze([]);
@@ -116,6 +116,23 @@ export class FrameWriter {
   appendEnd(): void {
     this.appendControl(FrameKind.END);
   }
+
+  /**
+   * Appends a REQUEST, REPLY or FAILURE frame for request `id` (its value frame must follow
+   * at once). Neither it nor that value is a message of `send()`: the caller takes the value
+   * off `pendingCount` too.
+   */
+  appendPrefix(kind: number, id: number): void {
+    const body = this._prefixBody;
+    body[0] = id >>> 24;
+    body[1] = (id >>> 16) & 0xff;
+    body[2] = (id >>> 8) & 0xff;
+    body[3] = id & 0xff;
+    this.append(kind, body);
+    this.pendingCount--;
+  }
+
+  private readonly _prefixBody = new Uint8Array(4);
 
   /** Appends an empty frame of `kind` (PING, PONG, END): not a message, so `pendingCount` does not change. */
   appendControl(kind: number): void {
@@ -298,22 +315,28 @@ export class FrameReader {
  * bytes that must be checked but never decoded. `peerPings`: whether the peer
  * the bytes go to set PINGS in its HELLO; if not, a PING is refused like an unknown
  * kind. A PONG passes either way: it answers the peer's own PING, so that peer knows it.
+ * `peerRequests`: whether that peer set REQUESTS; if not, REQUEST, REPLY and FAILURE
+ * are refused. A prefix must be followed by a value frame, in the same stretch of bytes.
  */
 export class FrameScanner {
   private readonly _maxFrameBytes: number;
   private readonly _peerPings: boolean;
+  private readonly _peerRequests: boolean;
+  /** The last frame was a prefix: a value frame must come next. */
+  private _afterPrefix = false;
   private readonly _head = new Uint8Array(FRAME_HEADER_BYTES);
   private _headLength = 0;
   private _skip = 0;
 
-  constructor(maxFrameBytes: number, peerPings: boolean) {
+  constructor(maxFrameBytes: number, peerPings: boolean, peerRequests: boolean) {
     this._maxFrameBytes = maxFrameBytes;
     this._peerPings = peerPings;
+    this._peerRequests = peerRequests;
   }
 
-  /** Whether the stream stops inside a frame. */
+  /** Whether the stream stops inside a frame, or between a prefix and its value. */
   get midFrame(): boolean {
-    return this._headLength > 0 || this._skip > 0;
+    return this._headLength > 0 || this._skip > 0 || this._afterPrefix;
   }
 
   /** Checks the headers in `chunk`. Throws ERR_DATASOCKET_PROTOCOL on a bad header. */
@@ -346,6 +369,14 @@ export class FrameScanner {
       }
       checkHeader(length, kind, this._maxFrameBytes);
       if (kind === FrameKind.PING && !this._peerPings) throw protocolError('a PING for a peer that did not set PINGS in its HELLO');
+      if (isPrefixKind(kind)) {
+        if (!this._peerRequests) throw protocolError('a request frame for a peer that did not set REQUESTS in its HELLO');
+        if (this._afterPrefix) throw protocolError('a request frame right after another: a value frame must come between');
+        this._afterPrefix = true;
+      } else if (this._afterPrefix) {
+        if (isControlKind(kind)) throw protocolError(`a frame of kind ${hexByte(kind)} right after a request frame: its value must come first`);
+        this._afterPrefix = false;
+      }
       this._skip = length;
     }
   }
@@ -355,7 +386,7 @@ export class FrameScanner {
 function checkHeader(length: number, kind: number, maxFrameBytes: number): void {
   if (!isKnownKind(kind)) throw protocolError(`unknown frame kind ${hexByte(kind)}`);
   if (length > maxFrameBytes) throw protocolError(`a frame of ${length} bytes was announced, above maxFrameBytes (${maxFrameBytes})`);
-  if (length % elementBytes(kind) !== 0 || (isControlKind(kind) && length !== 0)) {
+  if (length % elementBytes(kind) !== 0 || (isControlKind(kind) && length !== 0) || (isPrefixKind(kind) && length !== PREFIX_BODY_BYTES)) {
     throw protocolError(`a frame of kind ${kind} cannot have ${length} bytes`);
   }
 }

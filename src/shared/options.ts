@@ -7,9 +7,10 @@
  */
 import { invalidArgument } from './errors.js';
 import { MAX_FRAME_LIMIT } from './protocol.js';
+import { checkSchema, type StandardSchemaV1 } from './standard-schema.js';
 
 /** Options of `connect` and `listen`; a listener's apply to every connection it accepts. */
-export interface DataSocketOptions<Tls = never> {
+export interface DataSocketOptions<Tls = never, Schema extends StandardSchemaV1 | undefined = StandardSchemaV1 | undefined> {
   /** Largest value, encoded, that may be sent or received. Default 64 MiB. */
   maxFrameBytes?: number;
   /** `send()` throws ERR_DATASOCKET_BUFFER_FULL rather than queue more than this. Default 256 MiB. */
@@ -30,6 +31,12 @@ export interface DataSocketOptions<Tls = never> {
   token?: string;
   /** TLS for TCP (node:tls options). Node and Electron main only. */
   tls?: Tls;
+  /**
+   * A Standard Schema v1 validator (zod 4, valibot, arktype…) every received value and
+   * incoming request is checked with before delivery; the socket's value type follows it.
+   * A value that fails closes that connection with ERR_DATASOCKET_INVALID_VALUE.
+   */
+  schema?: Schema;
 }
 
 /** Options after defaults. */
@@ -42,6 +49,8 @@ export interface ResolvedOptions {
   /** undefined: the default of the transport, decided when the connection opens (keepAliveFor). */
   keepAliveMs: number | undefined;
   token: string | undefined;
+  /** Checks received values; never leaves this process (not part of the bridge's options). */
+  schema: StandardSchemaV1 | undefined;
 }
 
 export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
@@ -52,6 +61,7 @@ export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   acceptTimeoutMs: 5_000,
   keepAliveMs: undefined,
   token: undefined,
+  schema: undefined,
 });
 
 /** `keepAliveMs` of a TCP connection when none was given; a local socket's is 0 (off). */
@@ -64,7 +74,7 @@ export function keepAliveFor(options: ResolvedOptions, tcp: boolean): number {
 
 const MAX_TIMEOUT_MS = 0x7fff_ffff;
 const MAX_TOKEN_LENGTH = 4096;
-const KNOWN = new Set(['maxFrameBytes', 'maxBufferedBytes', 'highWaterMark', 'handshakeTimeoutMs', 'acceptTimeoutMs', 'keepAliveMs', 'token', 'tls']);
+const KNOWN = new Set(['maxFrameBytes', 'maxBufferedBytes', 'highWaterMark', 'handshakeTimeoutMs', 'acceptTimeoutMs', 'keepAliveMs', 'token', 'tls', 'schema']);
 
 /** Checks `options` and fills in the defaults. `allowTls` is false in the page. */
 export function resolveOptions(options: unknown, allowTls: boolean): ResolvedOptions {
@@ -87,6 +97,7 @@ export function resolveOptions(options: unknown, allowTls: boolean): ResolvedOpt
     acceptTimeoutMs: integer(o, 'acceptTimeoutMs', 1, MAX_TIMEOUT_MS),
     keepAliveMs: o.keepAliveMs === undefined ? undefined : integer(o, 'keepAliveMs', 0, MAX_TIMEOUT_MS),
     token: o.token as string | undefined,
+    schema: o.schema === undefined ? undefined : checkSchema(o.schema),
   };
 }
 

@@ -26,10 +26,12 @@ export const HelloFlag = {
   LISTENER: 0x02,
   /** The sender answers a PING frame with a PONG: the peer may ping it (keep-alive, PROTOCOL.md §4.7). */
   PINGS: 0x04,
+  /** The sender takes requests (REQUEST, REPLY and FAILURE frames, PROTOCOL.md §4.8). */
+  REQUESTS: 0x08,
 } as const;
 
 /** The HELLO flag bits this side knows; any other bit set is a protocol error. */
-export const KNOWN_HELLO_FLAGS = HelloFlag.TOKEN | HelloFlag.LISTENER | HelloFlag.PINGS;
+export const KNOWN_HELLO_FLAGS = HelloFlag.TOKEN | HelloFlag.LISTENER | HelloFlag.PINGS | HelloFlag.REQUESTS;
 
 /** VERDICT: tag byte 'V' then one status byte. */
 export const VERDICT_TAG = 0x56;
@@ -70,6 +72,12 @@ export const FrameKind = {
   BIGINT64ARRAY: 0x0b,
   BIGUINT64ARRAY: 0x0c,
   DATAVIEW: 0x0d,
+  /** Prefix: the value frame right after it is request `id` (u32 body). */
+  REQUEST: 0x70,
+  /** Prefix: the value frame right after it answers request `id`. */
+  REPLY: 0x71,
+  /** Prefix: request `id` failed; the VALUE frame right after it says how ({ code, name, message }). */
+  FAILURE: 0x72,
   PING: 0x7d,
   PONG: 0x7e,
   END: 0x7f,
@@ -114,13 +122,24 @@ export const RECORD_KEEP_BYTES = 1024;
  */
 export const MAX_NESTING = 500;
 
-/** The highest binary kind; kinds 0x0e–0x7c and 0x80–0xff are unassigned (a protocol error). */
+/** The highest binary kind; kinds 0x0e–0x6f, 0x73–0x7c and 0x80–0xff are unassigned (a protocol error). */
 export const LAST_BINARY_KIND = FrameKind.DATAVIEW;
 
 /** Whether a kind byte is one a v1 peer may send. */
 export function isKnownKind(kind: number): boolean {
-  return kind <= LAST_BINARY_KIND || isControlKind(kind);
+  return kind <= LAST_BINARY_KIND || isControlKind(kind) || isPrefixKind(kind);
 }
+
+/** Body bytes of a REQUEST, REPLY or FAILURE frame: the request id, u32 big-endian. */
+export const PREFIX_BODY_BYTES = 4;
+
+/** Whether a kind is a prefix (REQUEST, REPLY, FAILURE): a request id, and the next frame is its value. */
+export function isPrefixKind(kind: number): boolean {
+  return kind >= FrameKind.REQUEST && kind <= FrameKind.FAILURE;
+}
+
+/** The largest request id; ids count up from 1 per direction and wrap to 1 after it. */
+export const MAX_REQUEST_ID = 0xffff_ffff;
 
 /** Whether a kind is one of the empty frames that carry no value: PING, PONG, END. */
 export function isControlKind(kind: number): boolean {

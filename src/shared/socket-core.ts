@@ -13,6 +13,8 @@ import { DataSocketError, ErrorCode, invalidArgument } from './errors.js';
 import { FrameReader, FrameWriter } from './frames.js';
 import { keepAliveFor, type ResolvedOptions } from './options.js';
 import { FrameKind } from './protocol.js';
+import { checkRequestOptions, failureValue, PendingRequests, type RequestOptions } from './requests.js';
+import { validateValue } from './standard-schema.js';
 
 /** Where a socket is in its life. */
 export type DataSocketState = 'connecting' | 'open' | 'listening' | 'closing' | 'closed';
@@ -36,6 +38,14 @@ export interface DataSocketEvents {
   /** Another name for `data` (Sciter's). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- values are whatever the peer sent
   receive: (value: any) => void;
+  /**
+   * A request from the peer (`request()` there): answer it with `respond(reply)` — a value
+   * or a Promise of one — once. A handler that throws (or whose returned Promise rejects)
+   * before answering fails the request with ERR_DATASOCKET_REMOTE; with no handler at all
+   * the peer gets ERR_DATASOCKET_NO_HANDLER.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- values are whatever the peer sent
+  request: (value: any, respond: (reply: unknown) => void) => void;
   /** One per `send()`, in order, once that value was handed to the OS. */
   sent: () => void;
   /** `send()` returned false earlier, and `bufferedAmount` is below `highWaterMark` again. */
@@ -61,6 +71,8 @@ export interface Carrier {
   readonly blocked: boolean;
   /** Whether the peer's HELLO announced PINGS (it answers a PING with a PONG); read when the socket opens. */
   readonly peerPings?: boolean;
+  /** The peer takes requests (its HELLO had REQUESTS). */
+  readonly peerRequests?: boolean;
   /** Hands frames over; must report `sent(bytes, count)` for each call, in order, once the bytes reached the OS. */
   transmit(chunks: Uint8Array[], bytes: number, count: number): void;
   /** Closes gracefully once everything transmitted is out. */
@@ -72,7 +84,7 @@ export interface Carrier {
 /** What kind of DataSocket this is. */
 export type Role = 'client' | 'accepted' | 'listener';
 
-const EVENT_NAMES = ['connect', 'listening', 'data', 'sent', 'drain', 'error', 'clientError', 'close'] as const;
+const EVENT_NAMES = ['connect', 'listening', 'data', 'request', 'sent', 'drain', 'error', 'clientError', 'close'] as const;
 
 /**
  * A producer sending in a tight loop does not wait for the turn to end once this
@@ -125,6 +137,13 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
   private _keepAliveMs = 0;
   /** Set by every received chunk, cleared by every look. */
   private _heard = false;
+  /** Requests this socket sent and waits on (made on the first request). */
+  private _requests: PendingRequests | null = null;
+  /** The prefix frame (REQUEST, REPLY, FAILURE) just read, whose value frame comes next; -1 for none. */
+  private _prefix = -1;
+  private _prefixId = 0;
+  /** The error the socket failed with: the cause of its pending requests' rejections. */
+  private _failure: DataSocketError | undefined = undefined;
   private _silentLooks = 0;
 
   protected constructor(role: Role, options: ResolvedOptions, address: DataSocketAddress) {
@@ -180,6 +199,39 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
   }
 
   /**
+   * Sends `value` as a request and resolves with the peer's reply (SPEC §10). In the same
+   * ordered stream as `send()`, and like it allowed before `connect` (queued). Rejects with
+   * ERR_DATASOCKET_TIMEOUT at `timeoutMs` (default 30 s), with the signal's reason on abort,
+   * ERR_DATASOCKET_CLOSED when the socket closes or fails first (its error as `cause`),
+   * ERR_DATASOCKET_NO_HANDLER, ERR_DATASOCKET_REMOTE (the handler's error as `cause`), or
+   * ERR_DATASOCKET_INVALID_VALUE for a reply that fails `schema`. A value that cannot be
+   * sent (_UNSERIALIZABLE, _FRAME_TOO_LARGE, _BUFFER_FULL) rejects this request only, having sent nothing.
+   */
+  request(value: unknown, options?: RequestOptions): Promise<unknown> {
+    try {
+      const checked = checkRequestOptions(options);
+      if (this._encoder === null) throw invalidArgument('a listening DataSocket cannot request; request on the connections it accepts');
+      if (this._closeRequested || this._state === 'closing' || this._state === 'closed') {
+        throw new DataSocketError(ErrorCode.CLOSED, 'request() on a closed DataSocket');
+      }
+      if (this._state === 'open' && this._carrier?.peerRequests !== true) {
+        throw new DataSocketError(ErrorCode.NO_HANDLER, 'the peer takes no requests (its HELLO did not announce REQUESTS)');
+      }
+      if (checked.signal?.aborted === true) return Promise.reject(checked.signal.reason);
+      const requests = (this._requests ??= new PendingRequests());
+      const id = requests.nextId();
+      const limits = this._limits;
+      limits.budget = this._options.maxBufferedBytes - this.bufferedAmount;
+      this._encoder.encode(value, this._writer, limits, FrameKind.REQUEST, id);
+      const reply = requests.add(id, checked);
+      if (this._state === 'open') this._kick();
+      return reply;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
    * Closes. A connection flushes what is queued, then ends (the peer sees `close`);
    * before `connect` it aborts instead and queued values are dropped. A listener stops
    * accepting and removes its socket file; its connections stay open. Idempotent.
@@ -225,10 +277,14 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
   /** The carrier connected and the listener accepted: emits `connect`, then sends what was queued. */
   protected opened(): void {
     if (this._state !== 'connecting') return;
+    if (this._requests !== null && this._requests.size > 0 && this._carrier?.peerRequests !== true) {
+      this.fail(new DataSocketError(ErrorCode.PROTOCOL, 'requests were queued for a peer that takes none (its HELLO did not announce REQUESTS)'));
+      return;
+    }
     this._state = 'open';
     this._startKeepAlive();
     this.emit('connect');
-    if (this._state === 'open' && this._writer.pendingCount > 0) this._flush();
+    if (this._state === 'open' && this._writer.pendingBytes > 0) this._flush();
   }
 
   /** A listener is bound: emits `listening`. */
@@ -292,6 +348,7 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
   /** Fails: emits `error`, then `close`; drops whatever is queued. */
   protected fail(error: DataSocketError): void {
     if (this._state === 'closed') return;
+    this._failure = error;
     this._teardown();
     this.emit('error', error);
     this._emitClose();
@@ -320,6 +377,8 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
   }
 
   private _emitClose(): void {
+    // Requests still waiting get their answer before `close`: none will come.
+    this._requests?.closeAll(this._failure);
     this.emit('close');
     this.removeAllHandlers();
   }
@@ -360,13 +419,108 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
 
   private readonly _onFrame = (kind: number, source: Uint8Array, start: number, end: number, owned: boolean): void => {
     if (this._peerEnded) throw new DataSocketError(ErrorCode.PROTOCOL, 'the peer sent a frame after END');
-    if (kind >= FrameKind.PING) {
-      this._onControl(kind);
+    if (kind >= FrameKind.REQUEST) {
+      if (this._prefix !== -1) throw new DataSocketError(ErrorCode.PROTOCOL, `a frame of kind ${kind} where the value of a request frame belongs`);
+      if (kind >= FrameKind.PING) {
+        this._onControl(kind);
+        return;
+      }
+      // REQUEST, REPLY or FAILURE (the frame reader checked the 4-byte body): its value comes next.
+      this._prefix = kind;
+      this._prefixId = ((source[start]! << 24) | (source[start + 1]! << 16) | (source[start + 2]! << 8) | source[start + 3]!) >>> 0;
       return;
     }
-    const value = this._decoder!.decode(kind, source, start, end, owned);
-    this.emit('data', value);
+    let value = this._decoder!.decode(kind, source, start, end, owned);
+    const prefix = this._prefix;
+    if (prefix === -1) {
+      const schema = this._options.schema;
+      if (schema !== undefined) value = validateValue(schema, value, 'a received value');
+      this.emit('data', value);
+      return;
+    }
+    this._prefix = -1;
+    if (prefix === FrameKind.REQUEST) {
+      const schema = this._options.schema;
+      if (schema !== undefined) value = validateValue(schema, value, 'a received request');
+      this._onRequest(this._prefixId, value);
+    } else if (prefix === FrameKind.REPLY) {
+      this._requests?.reply(this._prefixId, value);
+    } else {
+      this._requests?.failure(this._prefixId, value);
+    }
   };
+
+  /** A request from the peer: its handlers answer through `respond`, once. */
+  private _onRequest(id: number, value: unknown): void {
+    let answered = false;
+    const failed = (error: unknown): void => {
+      if (answered) {
+        // Answered already: the error is the app's own, reported as any handler's.
+        queueMicrotask(() => {
+          throw error;
+        });
+        return;
+      }
+      answered = true;
+      this._answerFailure(id, ErrorCode.REMOTE, error);
+    };
+    const respond = (reply: unknown): void => {
+      if (answered) throw invalidArgument('respond() was called already for this request: a request is answered once');
+      answered = true;
+      if (isThenable(reply)) {
+        Promise.resolve(reply).then(
+          (settled) => this._answer(id, settled),
+          (error: unknown) => this._answerFailure(id, ErrorCode.REMOTE, error),
+        );
+      } else {
+        this._answer(id, reply);
+      }
+    };
+    const handlers = this.emitEach('request', (handler) => {
+      let returned: unknown;
+      try {
+        returned = (handler as (this: unknown, v: unknown, r: typeof respond) => unknown).call(this, value, respond);
+      } catch (error) {
+        failed(error);
+        return;
+      }
+      if (isThenable(returned)) Promise.resolve(returned).then(undefined, failed);
+    });
+    if (handlers === 0) {
+      answered = true;
+      this._answerFailure(id, ErrorCode.NO_HANDLER, null);
+    }
+  }
+
+  /**
+   * Sends the reply to request `id`. A reply that cannot be sent (_UNSERIALIZABLE,
+   * _FRAME_TOO_LARGE, _BUFFER_FULL) fails that request only: the peer gets
+   * ERR_DATASOCKET_REMOTE with the reason as its cause; nothing of the reply is sent.
+   */
+  private _answer(id: number, reply: unknown): void {
+    if (this._state !== 'open') return; // closing or closed: nothing may follow our END; the peer's request fails with the close
+    const limits = this._limits;
+    limits.budget = this._options.maxBufferedBytes - this.bufferedAmount;
+    try {
+      this._encoder!.encode(reply, this._writer, limits, FrameKind.REPLY, id);
+    } catch (error) {
+      this._answerFailure(id, ErrorCode.REMOTE, error);
+      return;
+    }
+    this._kick();
+  }
+
+  /** Fails request `id` at the peer: no handler here, or the handler's error. */
+  private _answerFailure(id: number, code: typeof ErrorCode.NO_HANDLER | typeof ErrorCode.REMOTE, error: unknown): void {
+    if (this._state !== 'open') return;
+    try {
+      this._encoder!.encode(failureValue(code, error), this._writer, { maxFrameBytes: this._options.maxFrameBytes, budget: Number.MAX_SAFE_INTEGER }, FrameKind.FAILURE, id);
+    } catch {
+      // A failure value is a small plain object: only a maxFrameBytes below its size gets here; the request then times out.
+      return;
+    }
+    this._kick();
+  }
 
   // PING, PONG or END (the frame reader lets no other kind this high through).
   private _onControl(kind: number): void {
@@ -431,4 +585,8 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
     this._endAfterFlush = true;
     this._flush();
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

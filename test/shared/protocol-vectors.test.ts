@@ -854,10 +854,10 @@ describe('§4 wire protocol: PROTOCOL.md documents the bytes the code writes and
     const vector = vectors.find((v) => v.id === 'ping-pong')!;
     const ping = bytes(one(vector, 'ping'));
     const pong = bytes(one(vector, 'pong'));
-    expect(() => new FrameScanner(1024, true).scan(concat([ping, pong, ping]))).not.toThrow();
-    expect(() => new FrameScanner(1024, false).scan(pong)).not.toThrow();
-    expect(() => new FrameScanner(1024, false).scan(ping)).toThrow(expect.objectContaining({ code: ErrorCode.PROTOCOL }));
-    expect(() => new FrameScanner(1024, true).scan(Uint8Array.of(0, 0, 0, 1, FrameKind.PING, 0))).toThrow(expect.objectContaining({ code: ErrorCode.PROTOCOL }));
+    expect(() => new FrameScanner(1024, true, true).scan(concat([ping, pong, ping]))).not.toThrow();
+    expect(() => new FrameScanner(1024, false, true).scan(pong)).not.toThrow();
+    expect(() => new FrameScanner(1024, false, true).scan(ping)).toThrow(expect.objectContaining({ code: ErrorCode.PROTOCOL }));
+    expect(() => new FrameScanner(1024, true, true).scan(Uint8Array.of(0, 0, 0, 1, FrameKind.PING, 0))).toThrow(expect.objectContaining({ code: ErrorCode.PROTOCOL }));
   });
 
   it('announces in every frame header the length of the body that follows it', () => {

@@ -244,9 +244,9 @@ export class Host<C extends object = object> {
       failed: (error) => this.#finish(id, error),
     });
     // The page pings only a peer that answers pings; a page that pings another is refused here.
-    const entry = { state: 'open' as const, connection, scanner: new FrameScanner(options.maxFrameBytes, connection.peerPings), inflight: 0, ending: false };
+    const entry = { state: 'open' as const, connection, scanner: new FrameScanner(options.maxFrameBytes, connection.peerPings, connection.peerRequests), inflight: 0, ending: false };
     this.#entries.set(id, entry);
-    this.#tell({ t: 'open', id, address, pings: connection.peerPings });
+    this.#tell({ t: 'open', id, address, pings: connection.peerPings, requests: connection.peerRequests });
   }
 
   #send(id: number, bytes: Uint8Array, count: number): void {
@@ -355,7 +355,7 @@ function stop(entry: Entry, graceful: boolean): void {
 }
 
 function resolved(options: WireOptions): ResolvedOptions {
-  return { ...options, keepAliveMs: options.keepAliveMs, token: options.token };
+  return { ...options, keepAliveMs: options.keepAliveMs, token: options.token, schema: undefined };
 }
 
 function describeTarget(target: Target): string {

@@ -6,7 +6,7 @@
 import type net from 'node:net';
 import { asDataSocketError, ErrorCode, type DataSocketError } from '../../shared/errors.js';
 import type { Carrier } from '../../shared/socket-core.js';
-import { peerAnswersPings } from './handshake.js';
+import { peerAnswersPings, peerTakesRequests } from './handshake.js';
 
 /** Where a connection reports. */
 export interface ConnectionSink {
@@ -31,6 +31,8 @@ export class Connection implements Carrier {
   readonly #sink: ConnectionSink;
   /** The peer's HELLO announced PINGS (remembered beside the socket by its handshake). */
   readonly peerPings: boolean;
+  /** The peer's HELLO announced REQUESTS. */
+  readonly peerRequests: boolean;
   #finished = false;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -38,6 +40,7 @@ export class Connection implements Carrier {
     this.#socket = socket;
     this.#sink = sink;
     this.peerPings = peerAnswersPings(socket);
+    this.peerRequests = peerTakesRequests(socket);
     socket.on('data', this.#onData);
     socket.on('drain', this.#onDrain);
     socket.on('error', this.#onError);

@@ -61,6 +61,8 @@ export class Handshake {
   helloReceived = false;
   /** Whether the peer's HELLO had the PINGS flag: it answers PING with PONG, so this side may ping it. */
   peerPings = false;
+  /** Whether the peer's HELLO had the REQUESTS flag: it takes REQUEST, REPLY and FAILURE frames. */
+  peerRequests = false;
 
   constructor(role: 'client' | 'listener', token: string | undefined, write: (bytes: Uint8Array) => void, nonce: Uint8Array = randomBytes(16)) {
     this.#listener = role === 'listener';
@@ -69,9 +71,9 @@ export class Handshake {
     this.#nonce = nonce;
   }
 
-  /** Sends this side's HELLO; call once the transport is connected. Every DataSocket answers pings, so PINGS is always set. */
+  /** Sends this side's HELLO; call once the transport is connected. Every DataSocket answers pings and takes requests: PINGS and REQUESTS are always set. */
   start(): void {
-    const flags = (this.#token !== undefined ? HelloFlag.TOKEN : 0) | (this.#listener ? HelloFlag.LISTENER : 0) | HelloFlag.PINGS;
+    const flags = (this.#token !== undefined ? HelloFlag.TOKEN : 0) | (this.#listener ? HelloFlag.LISTENER : 0) | HelloFlag.PINGS | HelloFlag.REQUESTS;
     this.#write(encodeHello(flags, this.#nonce));
   }
 
@@ -142,6 +144,7 @@ export class Handshake {
     }
     this.helloReceived = true;
     this.peerPings = (hello.flags & HelloFlag.PINGS) !== 0;
+    this.peerRequests = (hello.flags & HelloFlag.REQUESTS) !== 0;
     this.#peerNonce = hello.nonce;
     const peerHasToken = (hello.flags & HelloFlag.TOKEN) !== 0;
     if (peerHasToken !== (this.#token !== undefined)) {
@@ -194,8 +197,9 @@ export class Handshake {
   }
 }
 
-/** The sockets whose peer's HELLO had the PINGS flag. */
+/** The sockets whose peer's HELLO had the PINGS flag, and those whose had REQUESTS. */
 const pingingPeers = new WeakSet<object>();
+const requestingPeers = new WeakSet<object>();
 
 /**
  * Keeps what `handshake` learned about the peer beside the socket it ran on, for
@@ -204,6 +208,12 @@ const pingingPeers = new WeakSet<object>();
  */
 export function rememberPeer(socket: object, handshake: Handshake): void {
   if (handshake.peerPings) pingingPeers.add(socket);
+  if (handshake.peerRequests) requestingPeers.add(socket);
+}
+
+/** Whether the peer on `socket` takes requests (its handshake was remembered with `rememberPeer`). */
+export function peerTakesRequests(socket: object): boolean {
+  return requestingPeers.has(socket);
 }
 
 /** Whether the peer on `socket` answers pings (its handshake was remembered with `rememberPeer`). */

@@ -1,0 +1,188 @@
+/**
+ * Requests with deadlines (SPEC §10), the bookkeeping half: the requests a socket
+ * sent and waits on, each with its deadline, its abort signal and its schema, and the
+ * failure values a REPLY's sibling FAILURE frame carries. The socket core writes and
+ * reads the frames (REQUEST/REPLY/FAILURE prefixes, PROTOCOL.md §4.8).
+ *
+ * Runs in Node and in the page: no Node or DOM imports.
+ */
+import { DataSocketError, ErrorCode, invalidArgument } from './errors.js';
+import { describe } from './options.js';
+import { MAX_REQUEST_ID } from './protocol.js';
+import { checkSchema, validateValue, type StandardSchemaV1 } from './standard-schema.js';
+
+/** What `request()` needs of an AbortSignal (the DOM's and Node's both fit). */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/** Options of `request()`. */
+export interface RequestOptions<Schema extends StandardSchemaV1 | undefined = StandardSchemaV1 | undefined> {
+  /** Rejects with ERR_DATASOCKET_TIMEOUT when no reply came by then; a later reply is dropped. Default 30 s. */
+  timeoutMs?: number;
+  /** Aborting rejects the request with the signal's reason (as `fetch` does); a later reply is dropped. */
+  signal?: AbortSignalLike;
+  /** Validates the reply: one that fails rejects this request with ERR_DATASOCKET_INVALID_VALUE (the connection stays). */
+  schema?: Schema;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const MAX_TIMEOUT_MS = 0x7fff_ffff;
+
+interface CheckedRequestOptions {
+  timeoutMs: number;
+  signal: AbortSignalLike | undefined;
+  schema: StandardSchemaV1 | undefined;
+}
+
+/** Checks `request()`'s options; throws ERR_DATASOCKET_INVALID_ARGUMENT. */
+export function checkRequestOptions(options: unknown): CheckedRequestOptions {
+  if (options === undefined) return { timeoutMs: DEFAULT_REQUEST_TIMEOUT_MS, signal: undefined, schema: undefined };
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw invalidArgument('request() options must be an object');
+  const o = options as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (key !== 'timeoutMs' && key !== 'signal' && key !== 'schema') throw invalidArgument(`unknown request() option '${key}'`);
+  }
+  const timeoutMs = o.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS) {
+    throw invalidArgument(`'timeoutMs' must be an integer from 1 to ${MAX_TIMEOUT_MS}, not ${describe(timeoutMs)}`);
+  }
+  const signal = o.signal;
+  if (
+    signal !== undefined &&
+    (typeof signal !== 'object' ||
+      signal === null ||
+      typeof (signal as AbortSignalLike).aborted !== 'boolean' ||
+      typeof (signal as AbortSignalLike).addEventListener !== 'function' ||
+      typeof (signal as AbortSignalLike).removeEventListener !== 'function')
+  ) {
+    throw invalidArgument("'signal' must be an AbortSignal");
+  }
+  return { timeoutMs, signal: signal as AbortSignalLike | undefined, schema: o.schema === undefined ? undefined : checkSchema(o.schema) };
+}
+
+/** The value a FAILURE frame carries. */
+export interface FailureValue {
+  /** ERR_DATASOCKET_NO_HANDLER or ERR_DATASOCKET_REMOTE. */
+  code: string;
+  name: string;
+  message: string;
+}
+
+/** The failure value for a request that failed here with `code` (the handler's error, if any). */
+export function failureValue(code: typeof ErrorCode.NO_HANDLER | typeof ErrorCode.REMOTE, error: unknown): FailureValue {
+  if (code === ErrorCode.NO_HANDLER) return { code, name: 'Error', message: 'the peer has no request handler' };
+  if (error instanceof Error) return { code, name: typeof error.name === 'string' ? error.name : 'Error', message: String(error.message) };
+  return { code, name: 'Error', message: typeof error === 'string' ? error : describe(error) };
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  timer: ReturnType<typeof setTimeout>;
+  signal: AbortSignalLike | undefined;
+  onAbort: (() => void) | undefined;
+  schema: StandardSchemaV1 | undefined;
+}
+
+/** The requests one socket sent and waits on. */
+export class PendingRequests {
+  private _lastId = 0;
+  private readonly _pending = new Map<number, Pending>();
+
+  get size(): number {
+    return this._pending.size;
+  }
+
+  /** The next request id: counts up from 1, wraps after MAX_REQUEST_ID, skips ids still waiting. */
+  nextId(): number {
+    do {
+      this._lastId = this._lastId >= MAX_REQUEST_ID ? 1 : this._lastId + 1;
+    } while (this._pending.has(this._lastId));
+    return this._lastId;
+  }
+
+  /** Waits for request `id`'s answer within `timeoutMs`, or its signal. */
+  add(id: number, options: CheckedRequestOptions): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const pending: Pending = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          if (this._settle(id) === undefined) return;
+          reject(new DataSocketError(ErrorCode.TIMEOUT, `no reply to the request within ${options.timeoutMs} ms (timeoutMs)`));
+        }, options.timeoutMs),
+        signal: options.signal,
+        onAbort: undefined,
+        schema: options.schema,
+      };
+      if (options.signal !== undefined) {
+        const signal = options.signal;
+        pending.onAbort = () => {
+          if (this._settle(id) !== undefined) reject(signal.reason);
+        };
+        signal.addEventListener('abort', pending.onAbort, { once: true });
+      }
+      this._pending.set(id, pending);
+    });
+  }
+
+  /** A REPLY for `id`: resolves it (after its schema), or drops it when nothing waits (late, aborted). */
+  reply(id: number, value: unknown): void {
+    const pending = this._settle(id);
+    if (pending === undefined) return;
+    if (pending.schema === undefined) {
+      pending.resolve(value);
+      return;
+    }
+    try {
+      pending.resolve(validateValue(pending.schema, value, 'the reply'));
+    } catch (error) {
+      pending.reject(error);
+    }
+  }
+
+  /** A FAILURE for `id`. Throws ERR_DATASOCKET_PROTOCOL if its value is not a failure value. */
+  failure(id: number, value: unknown): void {
+    const failure = value as Partial<FailureValue> | null;
+    if (
+      typeof failure !== 'object' ||
+      failure === null ||
+      typeof failure.code !== 'string' ||
+      typeof failure.name !== 'string' ||
+      typeof failure.message !== 'string'
+    ) {
+      throw new DataSocketError(ErrorCode.PROTOCOL, 'a FAILURE frame whose value is not { code, name, message }');
+    }
+    const pending = this._settle(id);
+    if (pending === undefined) return;
+    if (failure.code === ErrorCode.NO_HANDLER) {
+      pending.reject(new DataSocketError(ErrorCode.NO_HANDLER, 'the peer has no request handler'));
+      return;
+    }
+    const remote = new Error(failure.message);
+    remote.name = failure.name;
+    pending.reject(new DataSocketError(ErrorCode.REMOTE, `the peer's request handler failed: ${failure.name}: ${failure.message}`, { cause: remote }));
+  }
+
+  /** The socket closed or failed: every request still waiting rejects with ERR_DATASOCKET_CLOSED (`cause`: the socket's error). */
+  closeAll(cause: DataSocketError | undefined): void {
+    for (const id of [...this._pending.keys()]) {
+      const pending = this._settle(id)!;
+      const why = cause === undefined ? 'the socket closed' : `the socket failed: ${cause.code}: ${cause.message}`;
+      pending.reject(new DataSocketError(ErrorCode.CLOSED, `the request got no reply: ${why}`, cause === undefined ? {} : { cause }));
+    }
+  }
+
+  private _settle(id: number): Pending | undefined {
+    const pending = this._pending.get(id);
+    if (pending === undefined) return undefined;
+    this._pending.delete(id);
+    clearTimeout(pending.timer);
+    if (pending.onAbort !== undefined) pending.signal!.removeEventListener('abort', pending.onAbort);
+    return pending;
+  }
+}
