@@ -77,10 +77,10 @@ test.describe('§2 the page gets the §2 API unchanged', () => {
       const got: Record<string, string[]> = { x: [], y: [], plain: [], receiveX: [] };
       d.scratch.got = got;
       d.socket('c')
-        .on('data.x', (v: string) => got.x!.push(v))
-        .on('data.y', (v: string) => got.y!.push(v))
-        .on('data', (v: string) => got.plain!.push(v))
-        .on('receive.x', (v: string) => got.receiveX!.push(v));
+        .on('data.x', (v) => got.x!.push(v as string))
+        .on('data.y', (v) => got.y!.push(v as string))
+        .on('data', (v) => got.plain!.push(v as string))
+        .on('receive.x', (v) => got.receiveX!.push(v as string));
     }, null);
     // Handlers run synchronously in one emit: once the driver saw value n, every handler saw it.
     const deliver = async (value: string, n: number): Promise<void> => {
@@ -115,8 +115,8 @@ test.describe('§2 the page gets the §2 API unchanged', () => {
     await client.run((d) => {
       const calls: string[] = [];
       d.scratch.calls = calls;
-      const f = (v: string): void => void calls.push(`f:${v}`);
-      const g = (v: string): void => void calls.push(`g:${v}`);
+      const f = (v: unknown): void => void calls.push(`f:${String(v)}`);
+      const g = (v: unknown): void => void calls.push(`g:${String(v)}`);
       const s = d.socket('c');
       s.on('data', f).on('data.ns', f).once('data', f).on('data', g);
       s.off(f);

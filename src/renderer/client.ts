@@ -10,7 +10,7 @@ import { DataSocketError, ErrorCode, fromPlainError, invalidArgument } from '../
 import { checkLocalName, parseEndpointArgs, resolveOptions, type DataSocketOptions, type ResolvedOptions } from '../shared/options.js';
 import { decideWithin } from '../shared/decide.js';
 import { MAKE_RENDEZVOUS, Rendezvous, splitRendezvousOptions, type RendezvousOptions } from '../shared/rendezvous.js';
-import { DataSocketCore, type Acceptor, type Carrier, type DataSocketAddress, type Role } from '../shared/socket-core.js';
+import { DataSocketCore, type Acceptor, type Carrier, type DataSocketAddress, type Role, type ValueOf } from '../shared/socket-core.js';
 
 /** Options in the page: those of §2 except `tls` (TLS is a main-process matter). */
 export type PageOptions = DataSocketOptions;
@@ -26,18 +26,23 @@ export interface BridgeClient<S> {
 
 /** The static side of the page's DataSocket. */
 export interface PageDataSocketClass {
-  connect(name: string, port?: number | PageOptions, options?: PageOptions): PageDataSocket;
-  listen(acceptor: Acceptor<PageDataSocket>, name: string, port?: number | PageOptions, options?: PageOptions): PageDataSocket;
-  connectOrListen(
-    acceptor: Acceptor<PageDataSocket>,
+  connect<O extends PageOptions = PageOptions>(name: string, port?: number | O, options?: O): PageDataSocket<ValueOf<O>>;
+  listen<O extends PageOptions = PageOptions>(
+    acceptor: Acceptor<PageDataSocket<ValueOf<O>>>,
     name: string,
-    port?: number | PageRendezvousOptions,
-    options?: PageRendezvousOptions,
-  ): Rendezvous<PageDataSocket>;
+    port?: number | O,
+    options?: O,
+  ): PageDataSocket<ValueOf<O>>;
+  connectOrListen<O extends PageRendezvousOptions = PageRendezvousOptions>(
+    acceptor: Acceptor<PageDataSocket<ValueOf<O>>>,
+    name: string,
+    port?: number | O,
+    options?: O,
+  ): Rendezvous<PageDataSocket<ValueOf<O>>>;
 }
 
-/** A page DataSocket: the API of §2. */
-export type PageDataSocket = DataSocketCore;
+/** A page DataSocket: the API of §2. `T` is the type of received values (`unknown` unless `schema` says more). */
+export type PageDataSocket<T = unknown> = DataSocketCore<T>;
 
 /** The options as the host's schema takes them: no key for what was not given. */
 function wire(options: ResolvedOptions): WireOptions {

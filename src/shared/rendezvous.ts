@@ -82,7 +82,8 @@ export function splitRendezvousOptions(options: unknown): { failover: boolean; s
  * One member of a rendezvous. Made by `DataSocket.connectOrListen`; `role` says
  * where it stands, `connection` hands over each link, `close()` leaves.
  */
-export class Rendezvous<S extends DataSocketCore = DataSocketCore> extends Emitter<RendezvousEvents<S>> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any socket, whatever the type of its values
+export class Rendezvous<S extends DataSocketCore<any> = DataSocketCore> extends Emitter<RendezvousEvents<S>> {
   private _role: RendezvousRole = 'electing';
   private readonly _ops: RendezvousOps<S>;
   private readonly _acceptor: Acceptor<S>;

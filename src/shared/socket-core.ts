@@ -14,7 +14,7 @@ import { FrameReader, FrameWriter } from './frames.js';
 import { keepAliveFor, type ResolvedOptions } from './options.js';
 import { FrameKind } from './protocol.js';
 import { checkRequestOptions, failureValue, PendingRequests, type RequestOptions } from './requests.js';
-import { validateValue } from './standard-schema.js';
+import { validateValue, type InferOutput, type StandardSchemaV1 } from './standard-schema.js';
 
 /** Where a socket is in its life. */
 export type DataSocketState = 'connecting' | 'open' | 'listening' | 'closing' | 'closed';
@@ -26,26 +26,26 @@ export interface DataSocketAddress {
   readonly path?: string;
 }
 
-/** The events of a DataSocket and their handlers. `receive` is another name for `data`. */
-export interface DataSocketEvents {
+/**
+ * The events of a DataSocket and their handlers. `receive` is another name for `data`.
+ * `T` is the type of received values: `unknown` unless the `schema` option says more.
+ */
+export interface DataSocketEvents<T = unknown> {
   /** Client: connected and accepted by the listener. Accepted connection: its acceptor said yes. */
   connect: () => void;
   /** Listener: bound; `address` is final. */
   listening: () => void;
-  /** One value, whole, per `send()` on the other side, in order. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- values are whatever the peer sent
-  data: (value: any) => void;
+  /** One value, whole, per `send()` on the other side, in order (checked by `schema` when one is given). */
+  data: (value: T) => void;
   /** Another name for `data` (Sciter's). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- values are whatever the peer sent
-  receive: (value: any) => void;
+  receive: (value: T) => void;
   /**
    * A request from the peer (`request()` there): answer it with `respond(reply)` — a value
    * or a Promise of one — once. A handler that throws (or whose returned Promise rejects)
    * before answering fails the request with ERR_DATASOCKET_REMOTE; with no handler at all
    * the peer gets ERR_DATASOCKET_NO_HANDLER.
    */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- values are whatever the peer sent
-  request: (value: any, respond: (reply: unknown) => void) => void;
+  request: (value: T, respond: (reply: unknown) => void) => void;
   /** One per `send()`, in order, once that value was handed to the OS. */
   sent: () => void;
   /** `send()` returned false earlier, and `bufferedAmount` is below `highWaterMark` again. */
@@ -61,6 +61,9 @@ export interface DataSocketEvents {
   /** Exactly once, last. */
   close: () => void;
 }
+
+/** The type of the values a socket made with options `O` receives: its schema's output, else `unknown`. */
+export type ValueOf<O> = O extends { schema: infer S } ? (S extends StandardSchemaV1 ? InferOutput<S> : unknown) : unknown;
 
 /** Decides whether to accept an incoming connection; anything but `true` (or a Promise of it, in time) refuses. */
 export type Acceptor<S> = (connection: S) => boolean | Promise<boolean>;
@@ -113,7 +116,7 @@ const FAIL_AFTER_LOOKS = 4;
  * The shared DataSocket. Node's and the page's `DataSocket` extend it with their
  * own `connect`/`listen` and a carrier; the methods here are the API of SPEC §2.
  */
-export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
+export abstract class DataSocketCore<T = unknown> extends Emitter<DataSocketEvents<T>> {
   private _state: DataSocketState = 'connecting';
   private readonly _role: Role;
   private readonly _options: ResolvedOptions;
@@ -207,6 +210,7 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
    * ERR_DATASOCKET_INVALID_VALUE for a reply that fails `schema`. A value that cannot be
    * sent (_UNSERIALIZABLE, _FRAME_TOO_LARGE, _BUFFER_FULL) rejects this request only, having sent nothing.
    */
+  request<S extends StandardSchemaV1 | undefined = undefined>(value: unknown, options?: RequestOptions<S>): Promise<S extends StandardSchemaV1 ? InferOutput<S> : unknown>;
   request(value: unknown, options?: RequestOptions): Promise<unknown> {
     try {
       const checked = checkRequestOptions(options);
@@ -435,7 +439,8 @@ export abstract class DataSocketCore extends Emitter<DataSocketEvents> {
     if (prefix === -1) {
       const schema = this._options.schema;
       if (schema !== undefined) value = validateValue(schema, value, 'a received value');
-      this.emit('data', value);
+      // T is the schema's output (ValueOf): what validateValue returned, or unknown without one.
+      this.emit('data', value as T);
       return;
     }
     this._prefix = -1;

@@ -24,9 +24,9 @@ export function tempDir(prefix = 'ds-'): string {
 export function once<T = unknown>(socket: DataSocket, event: string, timeoutMs = 10_000): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no '${event}' within ${timeoutMs} ms (state ${socket.state})`)), timeoutMs);
-    socket.once(event as 'data', (value: T) => {
+    socket.once(event as 'data', (value: unknown) => {
       clearTimeout(timer);
-      resolve(value);
+      resolve(value as T);
     });
   });
 }

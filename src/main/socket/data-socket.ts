@@ -9,7 +9,7 @@ import { invalidArgument } from '../../shared/errors.js';
 import { parseEndpointArgs, resolveOptions, type DataSocketOptions, type ResolvedOptions } from '../../shared/options.js';
 import { decideWithin } from '../../shared/decide.js';
 import { MAKE_RENDEZVOUS, Rendezvous, splitRendezvousOptions, type RendezvousOptions } from '../../shared/rendezvous.js';
-import { DataSocketCore, type Acceptor, type DataSocketAddress, type Role } from '../../shared/socket-core.js';
+import { DataSocketCore, type Acceptor, type DataSocketAddress, type Role, type ValueOf } from '../../shared/socket-core.js';
 import { Connection } from './connection.js';
 import { dial } from './dial.js';
 import { listenElected } from './election.js';
@@ -35,7 +35,7 @@ function stopper(stop: () => void) {
  * Sends values to another process over a local socket (a named pipe on Windows)
  * or TCP. Make one with {@link DataSocket.connect} or {@link DataSocket.listen}.
  */
-export class DataSocket extends DataSocketCore {
+export class DataSocket<T = unknown> extends DataSocketCore<T> {
   /** @internal Use `DataSocket.connect` or `DataSocket.listen`. */
   constructor(construct: typeof CONSTRUCT, role: Role, options: ResolvedOptions, address: DataSocketAddress) {
     if (construct !== CONSTRUCT) throw invalidArgument('use DataSocket.connect() or DataSocket.listen() to make a DataSocket');
@@ -48,6 +48,7 @@ export class DataSocket extends DataSocketCore {
    * `connect` follows once the listener accepted. Wrong arguments throw
    * ERR_DATASOCKET_INVALID_ARGUMENT; anything later arrives as `error`, then `close`.
    */
+  static connect<O extends ConnectOptions = ConnectOptions>(name: string, port?: number | O, options?: O): DataSocket<ValueOf<O>>;
   static connect(name: string, port?: number | ConnectOptions, options?: ConnectOptions): DataSocket {
     const parsed = parseEndpointArgs(name, port, options, false);
     const resolved = resolveOptions(parsed.options, true);
@@ -60,6 +61,12 @@ export class DataSocket extends DataSocketCore {
    * for TCP (port 0 picks a free one; see `address.port` after `listening`). `acceptor`
    * decides on each incoming connection after its handshake.
    */
+  static listen<O extends ListenOptions = ListenOptions>(
+    acceptor: Acceptor<DataSocket<ValueOf<O>>>,
+    name: string,
+    port?: number | O,
+    options?: O,
+  ): DataSocket<ValueOf<O>>;
   static listen(acceptor: Acceptor<DataSocket>, name: string, port?: number | ListenOptions, options?: ListenOptions): DataSocket {
     if (typeof acceptor !== 'function') throw invalidArgument('the acceptor must be a function (connection) => boolean | Promise<boolean>');
     const parsed = parseEndpointArgs(name, port, options, true);
@@ -77,6 +84,12 @@ export class DataSocket extends DataSocketCore {
    * decides on followers while this instance leads. Wrong arguments throw
    * ERR_DATASOCKET_INVALID_ARGUMENT.
    */
+  static connectOrListen<O extends ConnectOrListenOptions = ConnectOrListenOptions>(
+    acceptor: Acceptor<DataSocket<ValueOf<O>>>,
+    name: string,
+    port?: number | O,
+    options?: O,
+  ): Rendezvous<DataSocket<ValueOf<O>>>;
   static connectOrListen(
     acceptor: Acceptor<DataSocket>,
     name: string,

@@ -299,7 +299,7 @@ describe('§2 send, sent, backpressure', () => {
 
   it('send() returns false at the high-water mark, still queues, and drain follows', async () => {
     const got: number[] = [];
-    const listener = accepting(uniqueName(), (c) => c.on('data', (v: Uint8Array) => got.push(v.length)));
+    const listener = accepting(uniqueName(), (c) => c.on('data', (v) => got.push((v as Uint8Array).length)));
     await listening(listener);
     const client = track(DataSocket.connect(listener.address.name, { highWaterMark: 1000 }));
     expect(client.send(new Uint8Array(400))).toBe(true);
@@ -325,7 +325,7 @@ describe('§2 send, sent, backpressure', () => {
 
   it('a send past maxBufferedBytes throws ERR_DATASOCKET_BUFFER_FULL, queues nothing, and the socket stays open', async () => {
     const got: number[] = [];
-    const listener = accepting(uniqueName(), (c) => c.on('data', (v: Uint8Array) => got.push(v.length)));
+    const listener = accepting(uniqueName(), (c) => c.on('data', (v) => got.push((v as Uint8Array).length)));
     await listening(listener);
     const client = track(DataSocket.connect(listener.address.name, { maxBufferedBytes: 2000 }));
     client.send(new Uint8Array(1500));

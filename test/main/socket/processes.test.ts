@@ -59,7 +59,7 @@ for (const transport of TRANSPORTS) {
       await peer.next('connect', 'c');
       await until(() => here.connections.length > 0);
       const got: number[] = [];
-      here.connections[0]!.on('data', (v: { seq: number }) => got.push(v.seq));
+      here.connections[0]!.on('data', (v) => got.push((v as { seq: number }).seq));
       await peer.run({ op: 'sendSequence', id: 'c', count: 10_000 });
       await until(() => got.length >= 10_000, 30_000);
       expect(got).toHaveLength(10_000);
