@@ -11,4 +11,6 @@ export { DataSocket, type ConnectOptions, type ConnectOrListenOptions, type List
 export { Rendezvous, type RendezvousEvents, type RendezvousOptions, type RendezvousRole } from './shared/rendezvous.js';
 export { DataSocketError, ErrorCode, type DataSocketErrorCode } from './shared/errors.js';
 export type { DataSocketOptions } from './shared/options.js';
-export type { Acceptor, DataSocketAddress, DataSocketEvents, DataSocketState } from './shared/socket-core.js';
+export type { Acceptor, DataSocketAddress, DataSocketEvents, DataSocketState, ValueOf } from './shared/socket-core.js';
+export type { AbortSignalLike, RequestOptions } from './shared/requests.js';
+export type { InferOutput, StandardIssue, StandardResult, StandardSchemaV1 } from './shared/standard-schema.js';

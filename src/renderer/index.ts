@@ -15,7 +15,9 @@ import type { PageDataSocket, PageDataSocketClass, PageOptions, PageRendezvousOp
 
 export { ErrorCode } from '../shared/errors.js';
 export type { DataSocketError, DataSocketErrorCode } from '../shared/errors.js';
-export type { Acceptor, DataSocketAddress, DataSocketEvents, DataSocketState } from '../shared/socket-core.js';
+export type { Acceptor, DataSocketAddress, DataSocketEvents, DataSocketState, ValueOf } from '../shared/socket-core.js';
+export type { AbortSignalLike, RequestOptions } from '../shared/requests.js';
+export type { InferOutput, StandardIssue, StandardResult, StandardSchemaV1 } from '../shared/standard-schema.js';
 export type { Rendezvous, RendezvousEvents, RendezvousOptions, RendezvousRole } from '../shared/rendezvous.js';
 export type { PageDataSocket, PageDataSocketClass, PageOptions, PageRendezvousOptions };
 
