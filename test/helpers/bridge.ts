@@ -43,6 +43,14 @@ export function bridgedPage(options: { policy?: SocketPolicy<PageContext>; limit
     inject(message: unknown): void {
       pagePort.postMessage(message);
     },
+    /**
+     * Main's bridge shuts down while the page lives on: its host stops serving and the page
+     * is told 'shutdown', as installDataSocketBridge's dispose() does (src/main/bridge/electron-bridge.ts).
+     */
+    shutdown(): void {
+      host.dispose('disposed');
+      hostPort.postMessage({ t: 'shutdown' } satisfies HostMessage);
+    },
     /** The page goes away: its host stops serving, the channel closes. */
     close(): void {
       host.dispose('destroyed');

@@ -18,6 +18,8 @@ export interface RecordingRelay {
   kinds(direction: Direction): number[];
   /** How many frames of `kind` crossed that way. */
   count(direction: Direction, kind: number): number;
+  /** Every byte that crossed that way after the handshake (no token), as one buffer. */
+  bytes(direction: Direction): Buffer;
   close(): void;
 }
 
@@ -48,10 +50,11 @@ export async function recordingRelay(target: { path: string } | { port: number }
       server.listen(0, '127.0.0.1', () => resolve({ name: '127.0.0.1', port: (server.address() as net.AddressInfo).port }));
     }
   });
+  // The client's HELLO; the listener's HELLO and its verdict.
+  const bytes = (direction: Direction): Buffer => Buffer.concat(seen[direction]).subarray(direction === 'toListener' ? HELLO_BYTES : HELLO_BYTES + VERDICT_BYTES);
   const kinds = (direction: Direction): number[] => {
-    const stream = Buffer.concat(seen[direction]);
-    // The client's HELLO; the listener's HELLO and its verdict.
-    let i = direction === 'toListener' ? HELLO_BYTES : HELLO_BYTES + VERDICT_BYTES;
+    const stream = bytes(direction);
+    let i = 0;
     const found: number[] = [];
     while (stream.length - i >= FRAME_HEADER_BYTES) {
       const end = i + FRAME_HEADER_BYTES + readFrameLength(stream, i);
@@ -64,6 +67,7 @@ export async function recordingRelay(target: { path: string } | { port: number }
   return {
     at,
     kinds,
+    bytes,
     count: (direction, kind) => kinds(direction).filter((k) => k === kind).length,
     close(): void {
       server.close();
