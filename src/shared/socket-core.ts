@@ -451,7 +451,8 @@ export abstract class DataSocketCore<T = unknown> extends Emitter<DataSocketEven
     } else if (prefix === FrameKind.REPLY) {
       this._requests?.reply(this._prefixId, value);
     } else {
-      this._requests?.failure(this._prefixId, value);
+      // Checked even when this side never requested: a malformed FAILURE is a protocol error, answered or late.
+      (this._requests ??= new PendingRequests()).failure(this._prefixId, value);
     }
   };
 
