@@ -430,6 +430,8 @@ export abstract class DataSocketCore<T = unknown> extends Emitter<DataSocketEven
         return;
       }
       // REQUEST, REPLY or FAILURE (the frame reader checked the 4-byte body): its value comes next.
+      // A peer without REQUESTS must send none: answering it would send it frames it does not know.
+      if (this._carrier?.peerRequests !== true) throw new DataSocketError(ErrorCode.PROTOCOL, 'a request frame from a peer that did not set REQUESTS in its HELLO');
       this._prefix = kind;
       this._prefixId = ((source[start]! << 24) | (source[start + 1]! << 16) | (source[start + 2]! << 8) | source[start + 3]!) >>> 0;
       return;
