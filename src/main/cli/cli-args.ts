@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 
 /** What the CLI was asked to do. */
-export type CliCommandName = 'listen' | 'connect' | 'send' | 'join';
+export type CliCommandName = 'listen' | 'connect' | 'send' | 'request' | 'join';
 
 /** A command line that passed every check. */
 export interface CliCommand {
@@ -14,20 +14,24 @@ export interface CliCommand {
   /** A bare name or a path for a local socket; with `port`, the host to connect to or the address to bind. */
   name: string;
   port: number | undefined;
-  /** `send` only: the value to send, as given (JSON, else a string). */
+  /** `send` and `request`: the value to send, as given (JSON, else a string). */
   value: string | undefined;
   /** From `--token`, else from the DATASOCKET_TOKEN environment variable. */
   token: string | undefined;
   /** `--timeout`: the handshake timeout in milliseconds. */
   timeoutMs: number | undefined;
+  /** request: `--request-timeout`, how long to wait for the reply in milliseconds (else the library's 30 s). */
+  requestTimeoutMs: number | undefined;
+  /** listen, connect, join: `--reply`, the value every request is answered with, as given; without it requests are echoed. */
+  reply: string | undefined;
   /** listen: certificate and key files; both or neither. */
   tlsCert: string | undefined;
   tlsKey: string | undefined;
-  /** connect, send: the CA file that must have signed the listener's certificate. */
+  /** connect, send, request: the CA file that must have signed the listener's certificate. */
   tlsCa: string | undefined;
-  /** connect, send: TLS, checking the certificate against the system's CAs (or `tlsCa`). */
+  /** connect, send, request: TLS, checking the certificate against the system's CAs (or `tlsCa`). */
   tls: boolean;
-  /** connect, send: TLS without checking the certificate; for testing only. */
+  /** connect, send, request: TLS without checking the certificate; for testing only. */
   tlsInsecure: boolean;
   /** join: elect again when the leader goes (`--no-failover` turns it off). */
   failover: boolean;
@@ -49,6 +53,7 @@ export const USAGE = `Usage:
   datasocket listen  <name> [port]         [options]
   datasocket connect <name> [port]         [options]
   datasocket send    <name> [port] <value> [options]
+  datasocket request <name> [port] <value> [options]
   datasocket join    <name> [port]         [options]
 Run 'datasocket --help' for details.
 `;
@@ -60,6 +65,7 @@ Usage:
   datasocket listen  <name> [port]         [options]
   datasocket connect <name> [port]         [options]
   datasocket send    <name> [port] <value> [options]
+  datasocket request <name> [port] <value> [options]
   datasocket join    <name> [port]         [options]
 
 Endpoints:
@@ -83,6 +89,15 @@ Commands:
   send     Connects, sends <value>, and exits 0 once the value was handed to the
            OS and the connection closed. Values sent back are ignored.
            With three arguments after 'send', the middle one is the port.
+  request  Connects, sends <value> as a request, prints the reply as one line
+           on stdout and exits 0 once the connection closed. A request that
+           fails exits 1 with its code and reason on stderr: no reply within
+           --request-timeout (ERR_DATASOCKET_TIMEOUT), nobody answering requests
+           on the other side (ERR_DATASOCKET_NO_HANDLER), the other side's
+           handler failed (ERR_DATASOCKET_REMOTE, with its error), or the
+           connection failed or closed first (its own code, such as ENOENT, or
+           ERR_DATASOCKET_CLOSED). Values sent back are ignored. Arguments as
+           for send.
   join     Joins the instances meeting at <name> (connectOrListen): the first
            leads (listens), the others follow (connect to it); when the leader
            goes, the followers elect a new one. Prints each role change on
@@ -92,9 +107,15 @@ Commands:
            machine and the port fixed (not 0). Keeps running after stdin ends;
            SIGINT or SIGTERM leaves and exits 0; an error exits 1.
 
+Requests:
+  listen, connect and join answer every request they receive (made with
+  'datasocket request' or a DataSocket's request()): with the --reply value if
+  given, else with the request's own value (an echo). Each request is printed
+  on stdout like any value received.
+
 Values:
-  Each stdin line, and <value>, is read as JSON; text that is not JSON is sent as
-  that string (so 'hello' sends "hello"). Empty lines are skipped. Each value
+  Each stdin line, <value> and the --reply value is read as JSON; text that is
+  not JSON is sent as that string (so 'hello' sends "hello"). Empty lines are skipped. Each value
   received is printed as one line of JSON. What JSON cannot hold is written with
   a marker, the same way in both directions, so a printed line sent back in
   arrives as the same value:
@@ -118,14 +139,22 @@ Options (anywhere on the line; --opt value or --opt=value):
                        variable, used when --token is not given.
   --tls-cert <file>    listen: TLS with this PEM certificate (needs --tls-key).
   --tls-key <file>     listen: the PEM private key of --tls-cert.
-  --tls                connect, send: TLS, checking the listener's certificate
-                       against the system's trusted CAs.
-  --tls-ca <file>      connect, send: TLS, checking the listener's certificate
-                       against this PEM CA certificate instead.
-  --tls-insecure       connect, send: TLS WITHOUT checking the certificate.
+  --tls                connect, send, request: TLS, checking the listener's
+                       certificate against the system's trusted CAs.
+  --tls-ca <file>      connect, send, request: TLS, checking the listener's
+                       certificate against this PEM CA certificate instead.
+  --tls-insecure       connect, send, request: TLS WITHOUT checking the
+                       certificate.
                        For testing only: anyone in between can read and change
                        the traffic.
   --timeout <ms>       Handshake timeout in milliseconds (default 10000).
+  --request-timeout <ms>
+                       request: how long to wait for the reply, in
+                       milliseconds, counted from the start, connecting
+                       included (default 30000).
+  --reply <value>      listen, connect, join: answer every request with this
+                       value (read as a line of stdin is) instead of echoing
+                       the request's own value.
   --no-failover        join: when the leader goes, exit (0) instead of electing
                        a new one.
   -h, --help           Show this help.
@@ -136,9 +165,10 @@ connection that failed its handshake, errors) go to stderr; stdout carries
 only values.
 
 Exit codes:
-  0  done (stdin ended, the peer closed, or a signal)
-  1  connection error; stderr says why, with its code (ECONNREFUSED, ENOENT,
-     ERR_DATASOCKET_AUTH_FAILED, ...)
+  0  done (stdin ended, the peer closed, a signal, or request got its reply)
+  1  connection error, or a request that failed; stderr says why, with its
+     code (ECONNREFUSED, ENOENT, ERR_DATASOCKET_AUTH_FAILED,
+     ERR_DATASOCKET_NO_HANDLER, ...)
   2  usage error
 
 Examples:
@@ -146,6 +176,8 @@ Examples:
   echo '{"hello":"world"}' | datasocket connect my-app
   datasocket listen 127.0.0.1 0 --tls-cert cert.pem --tls-key key.pem
   DATASOCKET_TOKEN=s3cret datasocket send 127.0.0.1 7000 '[1,2,3]'
+  datasocket listen my-app --reply '{"ok":true}'
+  datasocket request my-app '{"get":"status"}' --request-timeout 2000
   datasocket join my-app        # run it in two or three terminals
 `;
 
@@ -157,6 +189,8 @@ const OPTIONS = {
   tls: { type: 'boolean' },
   'tls-insecure': { type: 'boolean' },
   timeout: { type: 'string' },
+  'request-timeout': { type: 'string' },
+  reply: { type: 'string' },
   'no-failover': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
@@ -194,9 +228,9 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
   if (values.version === true) return { kind: 'version' };
 
   const [command, ...args] = positionals;
-  if (command === undefined) throw new UsageError('missing command (listen, connect, send or join)');
-  if (command !== 'listen' && command !== 'connect' && command !== 'send' && command !== 'join') {
-    throw new UsageError(`unknown command '${command}' (expected listen, connect, send or join)`);
+  if (command === undefined) throw new UsageError('missing command (listen, connect, send, request or join)');
+  if (command !== 'listen' && command !== 'connect' && command !== 'send' && command !== 'request' && command !== 'join') {
+    throw new UsageError(`unknown command '${command}' (expected listen, connect, send, request or join)`);
   }
   const given = (name: OptionName): boolean => values[name] !== undefined;
   if (command === 'join') {
@@ -204,16 +238,19 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     for (const name of TLS) if (given(name)) throw new UsageError(`option '--${name}' is not available with join`);
   } else {
     for (const name of command === 'listen' ? CLIENT_ONLY : LISTEN_ONLY) {
-      if (given(name)) throw new UsageError(`option '--${name}' is for ${command === 'listen' ? 'connect and send' : 'listen'}`);
+      if (given(name)) throw new UsageError(`option '--${name}' is for ${command === 'listen' ? 'connect, send and request' : 'listen'}`);
     }
     if (given('no-failover')) throw new UsageError("option '--no-failover' is for join");
   }
+  // Only a process that stays connected answers requests; only `request` waits for a reply.
+  if (given('reply') && (command === 'send' || command === 'request')) throw new UsageError("option '--reply' is for listen, connect and join");
+  if (given('request-timeout') && command !== 'request') throw new UsageError("option '--request-timeout' is for request");
   if (given('tls-cert') !== given('tls-key')) throw new UsageError("options '--tls-cert' and '--tls-key' go together");
   if (given('tls-ca') && given('tls-insecure')) throw new UsageError("use either '--tls-ca' or '--tls-insecure', not both");
 
   let value: string | undefined;
-  if (command === 'send') {
-    if (args.length < 2) throw new UsageError(args.length === 0 ? 'missing <name>' : 'missing <value> to send');
+  if (command === 'send' || command === 'request') {
+    if (args.length < 2) throw new UsageError(args.length === 0 ? 'missing <name>' : `missing <value> to ${command}`);
     value = args.pop();
   }
   if (args.length === 0) throw new UsageError('missing <name>');
@@ -230,7 +267,9 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
       value,
       // An empty variable counts as unset, as shells make it easy to leave one behind.
       token: text('token') ?? (env.DATASOCKET_TOKEN || undefined),
-      timeoutMs: given('timeout') ? parseTimeout(text('timeout')!) : undefined,
+      timeoutMs: given('timeout') ? parseTimeout(text('timeout')!, '--timeout') : undefined,
+      requestTimeoutMs: given('request-timeout') ? parseTimeout(text('request-timeout')!, '--request-timeout') : undefined,
+      reply: text('reply'),
       tlsCert: text('tls-cert'),
       tlsKey: text('tls-key'),
       tlsCa: text('tls-ca'),
@@ -247,8 +286,8 @@ function parsePort(text: string, min: number): number {
   return port;
 }
 
-function parseTimeout(text: string): number {
+function parseTimeout(text: string, option: string): number {
   const ms = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
-  if (!(ms >= 1 && ms <= 0x7fff_ffff)) throw new UsageError(`bad --timeout '${text}': expected milliseconds, from 1 to ${0x7fff_ffff}`);
+  if (!(ms >= 1 && ms <= 0x7fff_ffff)) throw new UsageError(`bad ${option} '${text}': expected milliseconds, from 1 to ${0x7fff_ffff}`);
   return ms;
 }

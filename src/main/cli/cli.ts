@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `datasocket` command (SPEC §8): listen, connect or send from a terminal or
- * a script. Values go out from stdin lines and come in as stdout lines, in the
+ * The `datasocket` command (SPEC §8): listen, connect, send, request or join from
+ * a terminal or a script. Values go out from stdin lines and come in as stdout lines, in the
  * text form of cli-json.ts; everything else (status, errors) goes to stderr, so
  * stdout can be piped straight into another program.
  */
@@ -73,23 +73,39 @@ function packageVersion(): string {
 }
 
 function start(command: CliCommand): Session {
+  const answer = answerer(command);
   switch (command.command) {
     case 'listen':
-      return listen(command, listenOptions(command));
+      return listen(command, listenOptions(command), answer);
     case 'connect':
-      return connect(command, connectOptions(command));
+      return connect(command, connectOptions(command), answer);
     case 'send':
       return send(command, connectOptions(command));
+    case 'request':
+      return request(command, connectOptions(command));
     case 'join':
-      return join(command);
+      return join(command, answer);
   }
+}
+
+/** What listen, connect and join do with a request: print it like any value received, and answer it with --reply's value, else with its own. */
+type Answer = (socket: DataSocket) => void;
+
+function answerer(command: CliCommand): Answer {
+  const reply = command.reply === undefined ? undefined : { value: parseValue(command.reply) };
+  return (socket) => {
+    socket.on('request', (value, respond) => {
+      printValue(value);
+      respond(reply === undefined ? value : reply.value);
+    });
+  };
 }
 
 /**
  * `join`: a member of a rendezvous. Prints role changes and what any link sends;
  * sends stdin to every open link (as leader: each follower; as follower: the leader).
  */
-function join(command: CliCommand): Session {
+function join(command: CliCommand, answer: Answer): Session {
   const links = new Map<DataSocket, string>();
   const congested = new Set<DataSocket>();
   let failed = false;
@@ -129,6 +145,7 @@ function join(command: CliCommand): Session {
       const label = member.role === 'leader' ? `follower ${++followers}` : 'leader';
       links.set(link, label);
       status(member.role === 'leader' ? `${label} joined` : `linked to the leader at ${addressText(link.address)}`);
+      answer(link);
       link
         .on('data', printValue)
         .on('drain', () => uncongest(link))
@@ -165,7 +182,7 @@ function join(command: CliCommand): Session {
 }
 
 /** `listen`: accept everyone, print what any connection sends, broadcast stdin. */
-function listen(command: CliCommand, options: ListenOptions): Session {
+function listen(command: CliCommand, options: ListenOptions, answer: Answer): Session {
   const open = new Map<DataSocket, number>();
   // Connections whose queue passed the high-water mark; stdin waits until all drained.
   const congested = new Set<DataSocket>();
@@ -189,6 +206,7 @@ function listen(command: CliCommand, options: ListenOptions): Session {
   const accept = (connection: DataSocket): boolean => {
     if (stopping) return false;
     let label = 'incoming connection';
+    answer(connection);
     connection
       .on('connect', () => {
         const id = ++opened;
@@ -235,8 +253,9 @@ function listen(command: CliCommand, options: ListenOptions): Session {
 }
 
 /** `connect`: print what arrives, send stdin; close when stdin ends. */
-function connect(command: CliCommand, options: ConnectOptions): Session {
+function connect(command: CliCommand, options: ConnectOptions, answer: Answer): Session {
   const socket = DataSocket.connect(command.name, command.port, options);
+  answer(socket);
   let failed = false;
   const input = readValues(
     (value) => {
@@ -278,6 +297,47 @@ function send(command: CliCommand, options: ConnectOptions): Session {
       exit(sent && !failed ? 0 : 1);
     });
   socket.send(value);
+  return { stop: () => socket.close() };
+}
+
+/**
+ * `request`: one request; print the reply and exit 0 once closed. A request that
+ * failed exits 1 with its code on stderr — a failed connection's own (ENOENT,
+ * ERR_DATASOCKET_AUTH_FAILED…) rather than the ERR_DATASOCKET_CLOSED it caused.
+ */
+function request(command: CliCommand, options: ConnectOptions): Session {
+  const value = parseValue(command.value!);
+  const socket = DataSocket.connect(command.name, command.port, options);
+  let socketError: unknown;
+  let answered: boolean | undefined;
+  let closed = false;
+  // Both must be known before exiting: the reply printed or the failure said, and the connection closed.
+  const finishIfDone = (): void => {
+    if (closed && answered !== undefined) exit(answered ? 0 : 1);
+  };
+  socket
+    .on('error', (error) => {
+      socketError = error;
+      status(errorText(error));
+    })
+    .on('close', () => {
+      closed = true;
+      finishIfDone();
+    });
+  socket.request(value, command.requestTimeoutMs === undefined ? undefined : { timeoutMs: command.requestTimeoutMs }).then(
+    (reply) => {
+      printValue(reply);
+      answered = true;
+      socket.close();
+      finishIfDone();
+    },
+    (error: unknown) => {
+      if (socketError === undefined || (error as { cause?: unknown }).cause !== socketError) status(errorText(error));
+      answered = false;
+      socket.close();
+      finishIfDone();
+    },
+  );
   return { stop: () => socket.close() };
 }
 

@@ -23,6 +23,21 @@ describe('§8 commands and their arguments', () => {
     expect(command(['send', 'localhost', '7000', '{"a":1}'])).toMatchObject({ name: 'localhost', port: 7000, value: '{"a":1}' });
   });
 
+  it('request takes its value last, as send does; --request-timeout says how long it waits for the reply', () => {
+    expect(command(['request', 'app', '{"get":"status"}'])).toMatchObject({ command: 'request', name: 'app', port: undefined, value: '{"get":"status"}', requestTimeoutMs: undefined });
+    expect(command(['request', 'localhost', '7000', '42', '--request-timeout', '250'])).toMatchObject({ name: 'localhost', port: 7000, value: '42', requestTimeoutMs: 250 });
+    expect(command(['request', 'app', '--', '-1'])).toMatchObject({ value: '-1' });
+    expect(command(['request', '127.0.0.1', '7000', '1', '--tls-insecure', '--timeout=99'])).toMatchObject({ tlsInsecure: true, timeoutMs: 99 });
+  });
+
+  it('--reply gives listen, connect and join the value they answer requests with; without it they echo', () => {
+    expect(command(['listen', 'app', '--reply', '{"ok":true}'])).toMatchObject({ command: 'listen', reply: '{"ok":true}' });
+    expect(command(['connect', 'app', '--reply=pong'])).toMatchObject({ command: 'connect', reply: 'pong' });
+    expect(command(['join', 'app', '--reply', '1'])).toMatchObject({ command: 'join', reply: '1' });
+    expect(command(['listen', 'app'])).toMatchObject({ reply: undefined });
+    expect(command(['listen', 'app', '--reply=-1'])).toMatchObject({ reply: '-1' });
+  });
+
   it('options may come anywhere, as --opt value or --opt=value', () => {
     expect(command(['--token', 's', 'connect', '--timeout=250', 'app', '--tls-insecure'])).toMatchObject({
       command: 'connect',
@@ -82,6 +97,18 @@ describe('§8 usage errors', () => {
     [['connect'], /missing <name>/],
     [['send'], /missing <name>/],
     [['send', 'app'], /missing <value>/],
+    [['request'], /missing <name>/],
+    [['request', 'app'], /missing <value> to request/],
+    [['request', 'a', '1', 'x', 'y'], /too many arguments/],
+    [['request', 'app', '1', '--reply', '2'], /'--reply' is for listen, connect and join/],
+    [['send', 'app', '1', '--reply', '2'], /'--reply' is for listen, connect and join/],
+    [['listen', 'app', '--request-timeout', '5'], /'--request-timeout' is for request/],
+    [['connect', 'app', '--request-timeout', '5'], /'--request-timeout' is for request/],
+    [['request', 'app', '1', '--request-timeout', 'soon'], /bad --request-timeout 'soon'/],
+    [['request', 'app', '1', '--request-timeout', '0'], /bad --request-timeout '0'/],
+    [['request', 'app', '1', '--request-timeout'], /'--request-timeout' needs a value/],
+    [['listen', 'app', '--reply'], /'--reply' needs a value/],
+    [['request', 'app', '1', '--tls-cert', 'c.pem', '--tls-key', 'k.pem'], /'--tls-cert' is for listen/],
     [['connect', 'a', '1', 'extra'], /too many arguments: 'extra'/],
     [['send', 'a', '1', 'x', 'y'], /too many arguments/],
     [['connect', 'app', '--bogus'], /unknown option '--bogus'/],
@@ -97,8 +124,8 @@ describe('§8 usage errors', () => {
     [['connect', 'app', '--timeout', 'soon'], /bad --timeout 'soon'/],
     [['connect', 'app', '--timeout', '0'], /bad --timeout '0'/],
     [['connect', 'app', '--tls-cert', 'c.pem'], /'--tls-cert' is for listen/],
-    [['listen', 'app', '--tls-ca', 'ca.pem'], /'--tls-ca' is for connect and send/],
-    [['listen', 'app', '--tls-insecure'], /'--tls-insecure' is for connect and send/],
+    [['listen', 'app', '--tls-ca', 'ca.pem'], /'--tls-ca' is for connect, send and request/],
+    [['listen', 'app', '--tls-insecure'], /'--tls-insecure' is for connect, send and request/],
     [['listen', 'app', '--tls-cert', 'c.pem'], /'--tls-cert' and '--tls-key' go together/],
     [['connect', 'app', '--tls-ca', 'ca.pem', '--tls-insecure'], /either '--tls-ca' or '--tls-insecure'/],
   ])('%j', (argv, message) => {

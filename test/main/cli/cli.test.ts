@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate } from 'selfsigned';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DataSocket } from '../../../src/index.js';
 import { socketDirectory } from '../../../src/main/socket/endpoint.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -165,6 +166,9 @@ describe('§8 --help', () => {
     expect(stdout).toMatch(/datasocket listen\s+<name> \[port\]/);
     expect(stdout).toMatch(/datasocket send\s+<name> \[port\] <value>/);
     expect(stdout).toContain('--tls-insecure');
+    expect(stdout).toMatch(/datasocket request\s+<name> \[port\] <value>/);
+    expect(stdout).toContain('--reply <value>');
+    expect(stdout).toContain('--request-timeout <ms>');
     expect(stdout).toContain('Exit codes');
     expect(stderr).toBe('');
   });
@@ -185,6 +189,9 @@ describe('§8 usage errors exit 2 with the reason and a short usage on stderr', 
     [['connect', '127.0.0.1', 'http'], /bad port 'http'/],
     [['listen', '127.0.0.1', '70000'], /bad port '70000'/],
     [['send', 'app'], /missing <value>/],
+    [['request', 'app'], /missing <value> to request/],
+    [['listen', 'app', '--request-timeout', '100'], /'--request-timeout' is for request/],
+    [['request', 'app', '1', '--reply', '2'], /'--reply' is for listen, connect and join/],
     [['connect', 'app', '--token'], /'--token' needs a value/],
     [['connect', 'app', '--tls-cert', 'cert.pem'], /'--tls-cert' is for listen/],
     [['connect', 'not/a/name'], /ERR_DATASOCKET_INVALID_ARGUMENT: 'not\/a\/name' is neither a bare name/],
@@ -384,6 +391,124 @@ describe('§8 send', () => {
     const { listener, port } = await listen(['127.0.0.1', '0'], { stdin: 'ignore' });
     expect((await run(['send', '127.0.0.1', String(port), '--', '-12.5'])).code).toBe(0);
     expect(await listener.waitForLines(1)).toEqual(['-12.5']);
+  });
+});
+
+describe('§8 §10 request, and listen, connect and join answering requests', () => {
+  /** Node DataSockets of the test itself, closed after each test. */
+  const ours: { close(): void }[] = [];
+  afterEach(() => {
+    for (const socket of ours.splice(0)) socket.close();
+  });
+
+  /** A Node listener at a fresh name whose connections answer requests with `answer` (none: no handler at all). */
+  async function nodeListener(answer?: (value: unknown, respond: (reply: unknown) => void, connection: DataSocket) => void): Promise<string> {
+    const name = uniqueName();
+    const listener = DataSocket.listen((connection) => {
+      ours.push(connection);
+      if (answer !== undefined) connection.on('request', (value, respond) => answer(value, respond, connection));
+      return true;
+    }, name);
+    ours.push(listener);
+    await new Promise<void>((resolve) => listener.once('listening', () => resolve()));
+    return name;
+  }
+
+  it('request → listen: the listener echoes the request and prints it; request prints the reply as one line on stdout and exits 0', async () => {
+    const name = uniqueName();
+    const { listener } = await listen([name], { stdin: 'ignore' });
+    expect(await run(['request', name, '{"q":[1,2],"big":{"$bigint":"12345678901234567890"}}'])).toEqual({
+      code: 0,
+      stdout: '{"q":[1,2],"big":{"$bigint":"12345678901234567890"}}\n',
+      stderr: '',
+    });
+    expect(await run(['request', name, 'plain words'])).toEqual({ code: 0, stdout: '"plain words"\n', stderr: '' });
+    expect(await listener.waitForLines(2)).toEqual(['{"q":[1,2],"big":{"$bigint":"12345678901234567890"}}', '"plain words"']);
+    expect(listener.running).toBe(true);
+  });
+
+  it('request → listen --reply: every request gets that value, markers included; over TCP, the port between name and value', async () => {
+    const reply = '{"ok":true,"bytes":{"$binary":"AAEC/w==","type":"Uint8Array"},"at":{"$date":"2024-01-02T03:04:05.006Z"}}';
+    const { listener, port } = await listen(['127.0.0.1', '0', '--reply', reply], { stdin: 'ignore' });
+    for (const value of ['1', '"two"']) {
+      expect(await run(['request', '127.0.0.1', String(port), value])).toEqual({ code: 0, stdout: `${reply}\n`, stderr: '' });
+    }
+    expect(await listener.waitForLines(2)).toEqual(['1', '"two"']);
+  });
+
+  it('connect answers requests from the listener it connected to: with --reply, else by echo; each request is printed', async () => {
+    const requests: Promise<unknown>[] = [];
+    const name = uniqueName();
+    const connections: DataSocket[] = [];
+    const listener = DataSocket.listen((connection) => {
+      ours.push(connection);
+      connections.push(connection);
+      return true;
+    }, name);
+    ours.push(listener);
+    await new Promise<void>((resolve) => listener.once('listening', () => resolve()));
+    const replying = cli(['connect', name, '--reply', '"pong"']);
+    await replying.waitFor('stderr', /connected to/);
+    const echoing = cli(['connect', name]);
+    await echoing.waitFor('stderr', /connected to/);
+    requests.push(connections[0]!.request('ping'), connections[1]!.request({ echo: new Map([['k', 1n]]) }));
+    expect(await Promise.all(requests)).toStrictEqual(['pong', { echo: new Map([['k', 1n]]) }]);
+    expect(await replying.waitForLines(1)).toEqual(['"ping"']);
+    expect(await echoing.waitForLines(1)).toEqual(['{"echo":{"$map":[["k",{"$bigint":"1"}]]}}']);
+  });
+
+  it('join answers requests on its links: request → a join leader', async () => {
+    const name = uniqueName();
+    const leader = cli(['join', name, '--reply', '"from the leader"']);
+    await leader.waitFor('stderr', /^datasocket: leading at /m);
+    expect(await run(['request', name, '"hello"'])).toEqual({ code: 0, stdout: '"from the leader"\n', stderr: '' });
+    expect(await leader.waitForLines(1)).toEqual(['"hello"']);
+  });
+
+  it('a peer with no request handler: exit 1 with ERR_DATASOCKET_NO_HANDLER on stderr, nothing on stdout', async () => {
+    const name = await nodeListener();
+    const { code, stdout, stderr } = await run(['request', name, '1']);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^datasocket: ERR_DATASOCKET_NO_HANDLER: .*\n$/);
+  });
+
+  it("a handler that fails: exit 1 with ERR_DATASOCKET_REMOTE and the handler's error on stderr", async () => {
+    const name = await nodeListener(() => {
+      throw new TypeError('no such key');
+    });
+    const { code, stdout, stderr } = await run(['request', name, '{"get":"nothing"}']);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^datasocket: ERR_DATASOCKET_REMOTE: .*TypeError: no such key\n$/);
+  });
+
+  it('--request-timeout: no reply in time exits 1 with ERR_DATASOCKET_TIMEOUT after that long', async () => {
+    const name = await nodeListener(() => {});
+    const started = Date.now();
+    const { code, stdout, stderr } = await run(['request', name, '1', '--request-timeout', '300']);
+    const took = Date.now() - started;
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^datasocket: ERR_DATASOCKET_TIMEOUT: .*300 ms/);
+    expect(took).toBeGreaterThanOrEqual(300);
+    expect(took).toBeLessThan(4_000);
+  });
+
+  it('the peer closes before answering: exit 1 with ERR_DATASOCKET_CLOSED', async () => {
+    const name = await nodeListener((_value, _respond, connection) => connection.close());
+    const { code, stdout, stderr } = await run(['request', name, '1']);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^datasocket: ERR_DATASOCKET_CLOSED: /);
+  });
+
+  it('nobody listening: exit 1 with the connection error alone (ENOENT), not the ERR_DATASOCKET_CLOSED it causes', async () => {
+    const name = uniqueName();
+    const { code, stdout, stderr } = await run(['request', name, '1']);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(new RegExp(`^datasocket: ENOENT: connect ENOENT .*${name}\\.sock\\n$`));
   });
 });
 
