@@ -4,9 +4,27 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { PeerAcceptor, PeerCommand, PeerEvent } from '../fixtures/peer.js';
+import type { PeerAcceptor, PeerAnswer, PeerCommand, PeerEvent } from '../fixtures/peer.js';
 
 const PEER = fileURLToPath(new URL('../fixtures/peer.ts', import.meta.url));
+
+/** Request number `i` of the request tests: a value of a few kinds, different for each `i`. */
+export function requestValue(i: number): { i: number; text: string; big: bigint } {
+  return { i, text: `request ${i}`, big: BigInt(i) * 3n };
+}
+
+/** The reply to a request of requestValue: a function of the value, so that each reply tells which request it answers. */
+export function computeReply(value: unknown): { i: number; text: string; big: bigint } {
+  const { i, text, big } = value as ReturnType<typeof requestValue>;
+  return { i: i * 2 + 1, text: text.toUpperCase(), big: big + 1n };
+}
+
+/** Whether `reply` is computeReply(`value`). */
+export function isReplyTo(value: ReturnType<typeof requestValue>, reply: unknown): boolean {
+  const expected = computeReply(value);
+  const got = reply as Partial<typeof expected> | null;
+  return typeof got === 'object' && got !== null && got.i === expected.i && got.text === expected.text && got.big === expected.big;
+}
 
 /** A running peer process and everything it reported so far. */
 export class Peer {
@@ -86,14 +104,15 @@ export class Peer {
   }
 }
 
-/** Starts a listener in `peer`; resolves with where to connect (`port` for TCP). */
+/** Starts a listener in `peer` (its connections answering requests as `answer` says); resolves with where to connect (`port` for TCP). */
 export async function listenIn(
   peer: Peer,
   endpoint: { name: string; port?: number },
   acceptor: PeerAcceptor = 'yes',
   options?: Record<string, unknown>,
+  answer?: PeerAnswer,
 ): Promise<{ name: string; port?: number; path?: string }> {
-  await peer.run({ op: 'listen', name: endpoint.name, port: endpoint.port, acceptor, options });
+  await peer.run({ op: 'listen', name: endpoint.name, port: endpoint.port, acceptor, options, answer });
   const bound = (await peer.next('listening', 'listener')) as { address: { name: string; port?: number; path?: string } };
   return bound.address;
 }
