@@ -210,7 +210,8 @@ export async function attack(plan: ConnectionPlan, paths: { plain: string; token
         return null;
       }
       const hello = client.received.subarray(0, 24);
-      const flags = (withToken ? HelloFlag.TOKEN : 0) | HelloFlag.LISTENER | HelloFlag.PINGS;
+      // A DataSocket listener answers pings and takes requests (PROTOCOL.md §3.1).
+      const flags = (withToken ? HelloFlag.TOKEN : 0) | HelloFlag.LISTENER | HelloFlag.PINGS | HelloFlag.REQUESTS;
       if (!sameBytes(hello.subarray(0, 8), Uint8Array.of(...MAGIC, 1, 1, flags, 0))) seen.push(`a listener HELLO not as documented: ${hex(hello)}`);
       return hello.slice(8, 24);
     };
@@ -258,7 +259,7 @@ export async function attack(plan: ConnectionPlan, paths: { plain: string; token
         return seen;
       }
       case 'frames': {
-        client.write(encodeHello(withToken ? 0x01 : 0x00, plan.nonce));
+        client.write(encodeHello((withToken ? HelloFlag.TOKEN : 0) | (plan.requests ? HelloFlag.REQUESTS : 0), plan.nonce));
         const nonce = await listenerHello();
         if (nonce === null) return seen;
         let expected: Uint8Array = Uint8Array.of(0x56, 0x00);

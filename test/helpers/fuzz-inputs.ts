@@ -8,7 +8,7 @@ import { DataSocketError, ErrorCode } from '../../src/shared/errors.js';
 import { ValueDecoder, ValueEncoder } from '../../src/shared/codec.js';
 import { FrameReader, FrameWriter } from '../../src/shared/frames.js';
 import { DEFAULTS } from '../../src/shared/options.js';
-import { encodeHello, encodeVerdict, FrameKind, HelloFlag, MAGIC, writeFrameHeader } from '../../src/shared/protocol.js';
+import { encodeHello, encodeVerdict, FrameKind, HelloFlag, isPrefixKind, LAST_BINARY_KIND, MAGIC, writeFrameHeader } from '../../src/shared/protocol.js';
 import { DataSocketCore } from '../../src/shared/socket-core.js';
 import { authProof, Handshake } from '../../src/main/socket/handshake.js';
 import { concat, hex } from './bytes.js';
@@ -238,13 +238,21 @@ export interface HandshakeInput {
   readonly stream: Uint8Array;
   readonly cuts: readonly number[];
   readonly strategy: string;
-  /** Known for unmutated streams and for HELLOs with one bad field: 'done', 'pending' or an error code; `rest` for a client that opens. */
-  readonly expected?: { readonly outcome: string; readonly rest?: Uint8Array };
+  /**
+   * Known for unmutated streams and for HELLOs with one bad field: 'done', 'pending' or an error code;
+   * `rest` for a client that opens; `features` for a side that opens: the PINGS and REQUESTS bits the peer's HELLO set.
+   */
+  readonly expected?: { readonly outcome: string; readonly rest?: Uint8Array; readonly features?: number };
 }
 
 function helloFlags(listener: boolean, token: string | undefined): number {
-  return (token !== undefined ? 0x01 : 0) | (listener ? 0x02 : 0);
+  return (token !== undefined ? HelloFlag.TOKEN : 0) | (listener ? HelloFlag.LISTENER : 0);
 }
+
+/** The flags a HELLO may carry beside TOKEN and LISTENER (PROTOCOL.md §3.1): a peer may set any of them. */
+const FEATURE_FLAGS = HelloFlag.PINGS | HelloFlag.REQUESTS;
+/** The lowest HELLO flag bit no version-1 peer may set (check 4 of §3.2): bits 4–7. */
+const FIRST_RESERVED_FLAG = 0x10;
 
 /** Generates handshake case `index` of `seed`. */
 export function handshakeInput(seed: number, index: number): HandshakeInput {
@@ -257,8 +265,10 @@ export function handshakeInput(seed: number, index: number): HandshakeInput {
   const peerToken = rng.chance(0.85) ? token : rng.pick([undefined, TOKEN, 'another token']);
   const status = rng.chance(0.8) ? rng.pick([0, 0, 0, 1, 2, 3]) : rng.int(256);
   const trailing = rng.chance(0.3) ? rng.bytes(1 + rng.int(40)) : new Uint8Array(0);
+  // Peers of every vintage: with and without PINGS, with and without REQUESTS.
+  const features = (rng.chance(0.7) ? HelloFlag.PINGS : 0) | (rng.chance(0.7) ? HelloFlag.REQUESTS : 0);
 
-  const parts = [encodeHello(helloFlags(peerIsListener, peerToken), peerNonce)];
+  const parts = [encodeHello(helloFlags(peerIsListener, peerToken) | features, peerNonce)];
   if (peerToken !== undefined && token !== undefined) parts.push(authProof(peerToken, peerIsListener, peerNonce, nonce));
   if (peerIsListener) parts.push(Uint8Array.of(0x56, status));
   parts.push(trailing);
@@ -272,6 +282,7 @@ export function handshakeInput(seed: number, index: number): HandshakeInput {
     case 'valid': {
       stream = valid;
       expected = validOutcome(role, token, peerIsListener, peerToken, status, trailing);
+      if (expected.outcome === 'done') expected = { ...expected, features };
       break;
     }
     case 'mutated':
@@ -285,7 +296,7 @@ export function handshakeInput(seed: number, index: number): HandshakeInput {
       stream = valid.slice();
       const field = rng.pick([4, 5, 6, 7]);
       const good = stream[field]!;
-      const bad = field === 6 ? good | (0x08 << rng.int(5)) : rng.pick([0, 2, 3, 0x7f, 0xff, rng.u32() & 0xff].filter((b) => b !== good));
+      const bad = field === 6 ? good | (FIRST_RESERVED_FLAG << rng.int(4)) : rng.pick([0, 2, 3, 0x7f, 0xff, rng.u32() & 0xff].filter((b) => b !== good));
       stream[field] = bad;
       expected = { outcome: ErrorCode.PROTOCOL };
       break;
@@ -361,7 +372,8 @@ export function runHandshakeCase(input: HandshakeInput): string {
   }
 
   // What it wrote: its HELLO, then at most its proof, then (a listener only) at most one failure verdict.
-  const hello = encodeHello(helloFlags(listener, input.token) | HelloFlag.PINGS, input.nonce);
+  // Every DataSocket answers pings and takes requests.
+  const hello = encodeHello(helloFlags(listener, input.token) | FEATURE_FLAGS, input.nonce);
   if (writes.length === 0 || !equalBytes(writes[0]!, hello)) throw new FuzzViolation(`start() did not write this side's HELLO: ${hex(writes[0] ?? new Uint8Array(0))}`);
   let w = 1;
   if (input.token !== undefined && writes[w]?.length === 32) {
@@ -391,6 +403,10 @@ export function runHandshakeCase(input: HandshakeInput): string {
     if (outcome !== input.expected.outcome) throw new FuzzViolation(`ended in ${outcome}, expected ${input.expected.outcome}`);
     if (input.expected.rest && (!rest || !equalBytes(rest, input.expected.rest))) {
       throw new FuzzViolation(`handed ${hex(rest ?? new Uint8Array(0))} on as frames, expected ${hex(input.expected.rest)}`);
+    }
+    const features = input.expected.features;
+    if (features !== undefined && (handshake.peerPings !== ((features & HelloFlag.PINGS) !== 0) || handshake.peerRequests !== ((features & HelloFlag.REQUESTS) !== 0))) {
+      throw new FuzzViolation(`the peer's HELLO set ${hex(Uint8Array.of(features))} of PINGS and REQUESTS; the handshake read peerPings ${handshake.peerPings}, peerRequests ${handshake.peerRequests}`);
     }
   }
   return outcome;
@@ -869,45 +885,137 @@ function frame(kind: number, body: Uint8Array, length = body.length): Uint8Array
 /** One hostile frame stream, cut into chunks, for a reader with `maxFrameBytes`. */
 export interface FrameInput {
   readonly maxFrameBytes: number;
+  /** Whether the sender's HELLO set REQUESTS: if not, any REQUEST, REPLY or FAILURE frame from it is a protocol error. */
+  readonly peerRequests: boolean;
   readonly stream: Uint8Array;
   readonly cuts: readonly number[];
   readonly strategies: readonly string[];
-  /** For streams of valid frames only: the values that must arrive, then how the stream must end. */
-  readonly expected?: { readonly values: readonly unknown[]; readonly end: FrameEnd };
+  /** For streams of valid frames only: what must arrive (values and requests, in order), then how the stream must end. */
+  readonly expected?: { readonly delivered: readonly Delivered[]; readonly end: FrameEnd };
+}
+
+/** What the core hands its user from a frame stream: a `data` value, or a `request` (answered by the harness). */
+export interface Delivered {
+  readonly event: 'data' | 'request';
+  readonly value: unknown;
 }
 
 /** How feeding a frame stream ended: an error (code), or, without one, where the stream stopped. */
 export type FrameEnd = 'open' | 'ended' | 'midframe' | string;
+
+/** The key, among a frame loop's outcomes, that counts the streams that delivered at least one request before their end. */
+export const REQUESTS_DELIVERED = 'delivered requests';
+
+const PREFIX_KINDS = [FrameKind.REQUEST, FrameKind.REPLY, FrameKind.FAILURE] as const;
+const INTERESTING_IDS = [0, 1, 2, 0x7fff_ffff, 0x8000_0000, 0xffff_fffe, 0xffff_ffff];
+
+function randomId(rng: Rng): number {
+  return rng.chance(0.3) ? rng.pick(INTERESTING_IDS) : 1 + rng.int(1000);
+}
+
+/** A FAILURE frame's value (PROTOCOL.md §4.8), of either code or another one, sometimes with more keys. */
+function randomFailure(rng: Rng): Record<string, unknown> {
+  const failure: Record<string, unknown> = {
+    code: rng.pick([ErrorCode.NO_HANDLER, ErrorCode.REMOTE, 'ERR_SOMETHING_NEWER', '']),
+    name: rng.pick(['Error', 'TypeError', 'AbortError', randomString(rng, 12)]),
+    message: randomString(rng, 40),
+  };
+  if (rng.chance(0.1)) failure.stack = randomString(rng, 20);
+  return failure;
+}
+
+/** A value that is not a failure value: what a FAILURE frame must never carry. */
+function notAFailure(rng: Rng): unknown {
+  switch (rng.int(4)) {
+    case 0:
+      return randomValue(rng);
+    case 1: {
+      const failure = randomFailure(rng);
+      delete failure[rng.pick(['code', 'name', 'message'])];
+      return failure;
+    }
+    case 2:
+      return { ...randomFailure(rng), [rng.pick(['code', 'name', 'message'])]: rng.pick([1, null, undefined, ['x'], { s: 'x' }]) };
+    default:
+      return new Error(randomString(rng, 10));
+  }
+}
+
+/** The frames `encoder` writes for `value`, as a prefix of `kind` for request `id` (or none: -1). */
+function encodeFrames(encoder: ValueEncoder, value: unknown, kind = -1, id = 0): Uint8Array {
+  const writer = new FrameWriter();
+  encoder.encode(value, writer, UNLIMITED, kind, id);
+  return concat(writer.take().chunks);
+}
 
 /** Generates frame case `index` of `seed`. */
 export function frameInput(seed: number, index: number): FrameInput {
   const rng = caseRng(seed, 'frames', index);
   const cap = rng.weighted({ tiny: 4, small: 8, medium: 15, large: 55, random: 13, default: 5 });
   const maxFrameBytes = { tiny: 16, small: 256, medium: 65536, large: 1 << 20, random: 1 + rng.int(1 << 20), default: DEFAULTS.maxFrameBytes }[cap];
+  // Mostly a peer that takes requests, as every DataSocket does; sometimes one that set no REQUESTS.
+  const peerRequests = rng.chance(0.85);
   const encoder = new ValueEncoder();
   const segments: Uint8Array[] = [];
   const strategies: string[] = [];
-  const values: unknown[] = [];
+  const delivered: Delivered[] = [];
   let allValid = true;
   let end: FrameEnd | null = null;
   for (let s = 1 + rng.int(5); s > 0; s--) {
-    const strategy = rng.weighted({ valid: 25, mutated: 25, header: 10, msgpack: 25, end: 5, binary: 10 });
+    const strategy = rng.weighted({ valid: 22, mutated: 22, header: 10, msgpack: 22, end: 5, binary: 9, request: 12, prefix: 10 });
     strategies.push(strategy);
     switch (strategy) {
       case 'valid':
       case 'mutated': {
         const value = randomValue(rng);
-        const writer = new FrameWriter();
-        encoder.encode(value, writer, UNLIMITED);
-        const bytes = concat(writer.take().chunks);
         if (strategy === 'mutated') {
-          segments.push(mutate(rng, bytes));
+          // A value frame, or a request frame and its value, with bytes changed.
+          segments.push(mutate(rng, encodeFrames(encoder, value, rng.chance(0.3) ? rng.pick(PREFIX_KINDS) : -1, randomId(rng))));
           allValid = false;
           break;
         }
+        const bytes = encodeFrames(encoder, value);
         segments.push(bytes);
         if (end === 'ended' || (end === null && bytes.length - 5 > maxFrameBytes)) end = ErrorCode.PROTOCOL;
-        else if (end === null) values.push(value);
+        else if (end === null) delivered.push({ event: 'data', value });
+        break;
+      }
+      case 'request': {
+        // A well-formed REQUEST, REPLY or FAILURE frame and its value: a request is delivered, a reply or failure nobody waits on is dropped.
+        const kind = rng.pick(PREFIX_KINDS);
+        const value = kind === FrameKind.FAILURE ? randomFailure(rng) : rng.chance(0.2) ? randomBinary(rng) : randomValue(rng);
+        const bytes = encodeFrames(encoder, value, kind, randomId(rng));
+        segments.push(bytes);
+        if (end === null && !peerRequests) end = ErrorCode.PROTOCOL;
+        else if (end === 'ended' || (end === null && bytes.length - 14 > maxFrameBytes)) end = ErrorCode.PROTOCOL;
+        else if (end === null && kind === FrameKind.REQUEST) delivered.push({ event: 'request', value });
+        break;
+      }
+      case 'prefix': {
+        // A request frame out of place: a body that is not 4 bytes, two in a row, END, PING or PONG
+        // where its value belongs, a FAILURE whose value is no failure value, or a prefix left hanging.
+        const kind = rng.chance(0.9) ? rng.pick(PREFIX_KINDS) : 0x6f + rng.int(5);
+        const id = u32Bytes(randomId(rng));
+        switch (rng.int(6)) {
+          case 0:
+            segments.push(frame(kind, rng.bytes(rng.pick([0, 1, 3, 5, 8, rng.int(20)]))));
+            break;
+          case 1:
+            segments.push(frame(kind, id), frame(rng.pick(PREFIX_KINDS), u32Bytes(randomId(rng))), encodeFrames(encoder, randomValue(rng)));
+            break;
+          case 2:
+            segments.push(frame(kind, id), frame(rng.pick([FrameKind.END, FrameKind.PING, FrameKind.PONG]), new Uint8Array(0)));
+            break;
+          case 3:
+            segments.push(frame(FrameKind.FAILURE, id), encodeFrames(encoder, notAFailure(rng)));
+            break;
+          case 4:
+            segments.push(frame(FrameKind.FAILURE, id), frame(1 + rng.int(0x0d), new Uint8Array(8 * rng.int(3))));
+            break;
+          default:
+            segments.push(frame(kind, id));
+        }
+        allValid = false;
         break;
       }
       case 'end': {
@@ -919,8 +1027,8 @@ export function frameInput(seed: number, index: number): FrameInput {
         break;
       }
       case 'header': {
-        const length = rng.pick([0, 1, maxFrameBytes - 1, maxFrameBytes, maxFrameBytes + 1, 2 * maxFrameBytes, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff, rng.u32(), rng.int(300)]);
-        const kind = rng.chance(0.7) ? rng.pick([0x00, 0x01, 0x02, 0x05, 0x07, 0x0a, 0x0b, 0x0d, 0x0e, 0x7e, 0x7f, 0x80, 0xff]) : rng.int(256);
+        const length = rng.pick([0, 1, 4, maxFrameBytes - 1, maxFrameBytes, maxFrameBytes + 1, 2 * maxFrameBytes, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff, rng.u32(), rng.int(300)]);
+        const kind = rng.chance(0.7) ? rng.pick([0x00, 0x01, 0x02, 0x05, 0x07, 0x0a, 0x0b, 0x0d, 0x0e, 0x6f, 0x70, 0x71, 0x72, 0x73, 0x7e, 0x7f, 0x80, 0xff]) : rng.int(256);
         segments.push(frame(kind, rng.bytes(Math.min(Math.max(0, length), rng.int(300))), Math.max(0, length) >>> 0));
         allValid = false;
         break;
@@ -940,44 +1048,101 @@ export function frameInput(seed: number, index: number): FrameInput {
     }
   }
   const stream = concat(segments);
-  const expected = allValid ? { values, end: end === 'ended' ? 'ended' : (end ?? 'open') } : undefined;
-  return { maxFrameBytes, stream, cuts: randomCuts(rng, stream.length), strategies, ...(expected ? { expected } : {}) };
+  const expected = allValid ? { delivered, end: end === 'ended' ? 'ended' : (end ?? 'open') } : undefined;
+  return { maxFrameBytes, peerRequests, stream, cuts: randomCuts(rng, stream.length), strategies, ...(expected ? { expected } : {}) };
 }
 
-/** Feeds a stream to a FrameReader and a ValueDecoder exactly as DataSocketCore does. */
-function readStream(input: FrameInput): { values: unknown[]; end: FrameEnd } {
+function u32Bytes(n: number): Uint8Array {
+  return Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+}
+
+/** Whether a FAILURE frame's value is one (PROTOCOL.md §4.8): an object whose code, name and message are strings. */
+function isFailureValue(value: unknown): boolean {
+  const v = value as { code?: unknown; name?: unknown; message?: unknown } | null;
+  return typeof v === 'object' && v !== null && typeof v.code === 'string' && typeof v.name === 'string' && typeof v.message === 'string';
+}
+
+/** What a frame stream must give, as PROTOCOL.md §4 and §4.8 say, read independently of DataSocketCore. */
+interface ReadStream {
+  delivered: Delivered[];
+  /** The ids of the requests delivered, in order: the ids the core must answer. */
+  requestIds: number[];
+  end: FrameEnd;
+}
+
+/** Feeds a stream to a FrameReader and a ValueDecoder, and follows the request frames as PROTOCOL.md §4.8 says. */
+function readStream(input: FrameInput): ReadStream {
   const decoder = new ValueDecoder();
-  const values: unknown[] = [];
+  const delivered: Delivered[] = [];
+  const requestIds: number[] = [];
   let peerEnded = false;
+  /** The prefix whose value comes next, and its id; -1 for none. */
+  let prefix = -1;
+  let id = 0;
+  const protocol = (message: string): DataSocketError => new DataSocketError(ErrorCode.PROTOCOL, message);
   const reader = new FrameReader(input.maxFrameBytes, (kind, source, start, end, owned) => {
-    if (peerEnded) throw new DataSocketError(ErrorCode.PROTOCOL, 'the peer sent a frame after END');
-    if (kind === FrameKind.END) {
-      peerEnded = true;
+    if (peerEnded) throw protocol('the peer sent a frame after END');
+    if (kind === FrameKind.END || kind === FrameKind.PING || kind === FrameKind.PONG || isPrefixKind(kind)) {
+      if (prefix !== -1) throw protocol('a request frame is not followed by its value');
+      // PING and PONG carry no value: the core answers a PING and counts both as life.
+      if (kind === FrameKind.END) peerEnded = true;
+      if (!isPrefixKind(kind)) return;
+      if (!input.peerRequests) throw protocol('a request frame from a peer without REQUESTS');
+      prefix = kind;
+      id = new DataView(source.buffer, source.byteOffset + start, 4).getUint32(0);
       return;
     }
-    // PING and PONG carry no value: the core answers a PING and counts both as life.
-    if (kind === FrameKind.PING || kind === FrameKind.PONG) return;
-    values.push(decoder.decode(kind, source, start, end, owned));
+    const value = decoder.decode(kind, source, start, end, owned);
+    const of = prefix;
+    prefix = -1;
+    if (of === -1) delivered.push({ event: 'data', value });
+    else if (of === FrameKind.REQUEST) {
+      delivered.push({ event: 'request', value });
+      requestIds.push(id);
+    } else if (of === FrameKind.FAILURE && !isFailureValue(value)) throw protocol('a FAILURE whose value is not { code, name, message }');
+    // A REPLY or FAILURE nobody waits on is dropped (the harness never requests).
   });
   for (const chunk of split(input.stream, input.cuts)) {
     try {
       reader.push(chunk);
     } catch (error) {
-      return { values, end: expectDataSocketError(error, [ErrorCode.PROTOCOL], 'FrameReader + ValueDecoder') };
+      return { delivered, requestIds, end: expectDataSocketError(error, [ErrorCode.PROTOCOL], 'FrameReader + ValueDecoder') };
     }
   }
-  return { values, end: reader.midFrame ? 'midframe' : peerEnded ? 'ended' : 'open' };
+  return { delivered, requestIds, end: reader.midFrame || prefix !== -1 ? 'midframe' : peerEnded ? 'ended' : 'open' };
 }
 
-/** The real DataSocketCore with no carrier: bytes go in through receive(), as from a socket. */
+/**
+ * The real DataSocketCore on a carrier that takes every byte at once: bytes go in
+ * through receive(), as from a socket. It answers each request: a number with a
+ * thrown error (a FAILURE), anything else with null (a REPLY).
+ */
 class CoreHarness extends DataSocketCore {
   readonly log: string[] = [];
+  /** Everything the core wrote. */
+  readonly written: Uint8Array[] = [];
 
-  constructor(maxFrameBytes: number) {
+  constructor(maxFrameBytes: number, peerRequests: boolean) {
     super('client', { ...DEFAULTS, maxFrameBytes }, { name: 'fuzz' });
     this.on('data', () => this.log.push('data'));
+    this.on('request', (value, respond) => {
+      this.log.push('request');
+      if (typeof value === 'number') throw new RangeError('no numbers');
+      respond(null);
+    });
     this.on('error', (error) => this.log.push(error instanceof DataSocketError ? `error:${error.code}` : `error:NOT-A-DATASOCKETERROR:${describeThrown(error)}`));
     this.on('close', () => this.log.push('close'));
+    this.attach({
+      blocked: false,
+      peerPings: true,
+      peerRequests,
+      transmit: (chunks, bytes, count) => {
+        for (const chunk of chunks) this.written.push(chunk.slice());
+        this.sent(bytes, count);
+      },
+      end: () => {},
+      destroy: () => {},
+    });
     this.opened();
   }
 
@@ -990,52 +1155,86 @@ class CoreHarness extends DataSocketCore {
   }
 }
 
-/** What the core must report for a stream the reader ends in `end` after `count` values. */
-function coreLog(count: number, end: FrameEnd): string[] {
-  const data = Array.from({ length: count }, () => 'data');
-  if (end === 'ended') return [...data, 'close'];
-  if (end === 'open' || end === 'midframe') return [...data, 'error:ECONNRESET', 'close'];
-  return [...data, `error:${end}`, 'close'];
+/** What the core must report for a stream the reader ends in `end` after delivering `delivered`. */
+function coreLog(delivered: readonly Delivered[], end: FrameEnd): string[] {
+  const events = delivered.map((d) => d.event);
+  if (end === 'ended') return [...events, 'close'];
+  if (end === 'open' || end === 'midframe') return [...events, 'error:ECONNRESET', 'close'];
+  return [...events, `error:${end}`, 'close'];
+}
+
+/**
+ * The ids of the REPLY and FAILURE frames the core wrote, in order; throws a violation
+ * if it wrote anything else than those (each followed by its value) and PONGs.
+ */
+function answerIds(written: readonly Uint8Array[]): number[] {
+  const ids: number[] = [];
+  let prefix = -1;
+  const reader = new FrameReader(0xffff_ffff, (kind, source, start) => {
+    if (prefix !== -1) {
+      if (kind > LAST_BINARY_KIND) throw new FuzzViolation(`the core wrote a frame of kind ${kind} where the value of its answer belongs`);
+      prefix = -1;
+    } else if (kind === FrameKind.REPLY || kind === FrameKind.FAILURE) {
+      prefix = kind;
+      ids.push(new DataView(source.buffer, source.byteOffset + start, 4).getUint32(0));
+    } else if (kind !== FrameKind.PONG) {
+      throw new FuzzViolation(`the core wrote a frame of kind ${kind} to a peer that sent it only frames`);
+    }
+  });
+  for (const chunk of written) reader.push(chunk);
+  if (reader.midFrame || prefix !== -1) throw new FuzzViolation('the core wrote half an answer');
+  return ids;
+}
+
+/** Whether `part` is `whole` with some items left out, in order. */
+function isSubsequence(part: readonly number[], whole: readonly number[]): boolean {
+  let at = 0;
+  for (const item of part) {
+    while (at < whole.length && whole[at] !== item) at++;
+    if (at++ >= whole.length) return false;
+  }
+  return true;
 }
 
 const CANARY = { canary: [1, 'two', 3n, new Map([[1, { x: 2 }]])] };
-const CANARY_FRAME = (() => {
-  const writer = new FrameWriter();
-  new ValueEncoder().encode(CANARY, writer, UNLIMITED);
-  return concat(writer.take().chunks);
-})();
+const CANARY_FRAME = encodeFrames(new ValueEncoder(), CANARY);
 
 /**
  * Feeds a hostile frame stream through FrameReader + ValueDecoder and, when
  * `throughCore`, through a real DataSocketCore too, and checks every promise.
- * Returns how it ended.
+ * Returns how it ended, and how many requests it delivered before.
  */
-export function runFrameCase(input: FrameInput, throughCore: boolean): FrameEnd {
-  const { values, end } = readStream(input);
-  values.forEach((value, i) => {
+export function runFrameCase(input: FrameInput, throughCore: boolean): { end: FrameEnd; requests: number } {
+  const { delivered, requestIds, end } = readStream(input);
+  delivered.forEach(({ event, value }, i) => {
     const problems = plainDataProblems(value);
-    if (problems.length > 0) throw new FuzzViolation(`value ${i} is not plain data: ${problems.slice(0, 3).join('; ')}`);
+    if (problems.length > 0) throw new FuzzViolation(`${event} value ${i} is not plain data: ${problems.slice(0, 3).join('; ')}`);
   });
   if (input.expected) {
     if (end !== input.expected.end) throw new FuzzViolation(`a stream of valid frames ended in ${end}, expected ${input.expected.end}`);
-    if (values.length !== input.expected.values.length) throw new FuzzViolation(`delivered ${values.length} values, expected ${input.expected.values.length}`);
-    input.expected.values.forEach((sent, i) => {
-      if (!sameValue(sent, values[i])) throw new FuzzViolation(`value ${i} did not arrive equal to what was sent`);
+    const events = (list: readonly Delivered[]): string => list.map((d) => d.event).join(' ');
+    if (events(delivered) !== events(input.expected.delivered)) throw new FuzzViolation(`delivered [${events(delivered)}], expected [${events(input.expected.delivered)}]`);
+    input.expected.delivered.forEach((sent, i) => {
+      if (!sameValue(sent.value, delivered[i]!.value)) throw new FuzzViolation(`${sent.event} value ${i} did not arrive equal to what was sent`);
     });
   }
   if (throughCore) {
-    const core = new CoreHarness(input.maxFrameBytes);
+    const core = new CoreHarness(input.maxFrameBytes, input.peerRequests);
     for (const chunk of split(input.stream, input.cuts)) core.feed(chunk);
     core.finish();
-    const expected = coreLog(values.length, end);
+    const expected = coreLog(delivered, end);
     if (core.log.join(' ') !== expected.join(' ')) throw new FuzzViolation(`DataSocketCore reported [${core.log.join(' ')}], expected [${expected.join(' ')}]`);
+    // Each request is answered at once, once, with its own id — unless the cap is below the size of the answer.
+    const answered = answerIds(core.written);
+    const ok = input.maxFrameBytes >= 256 ? answered.join() === requestIds.join() : isSubsequence(answered, requestIds);
+    if (!ok) throw new FuzzViolation(`the core answered requests [${answered.join(', ')}], asked [${requestIds.join(', ')}]`);
   }
   // A hostile stream must not leave msgpackr's module-wide state broken for other connections.
   const canary: unknown[] = [];
   const decoder = new ValueDecoder();
   new FrameReader(1 << 20, (k, s, a, b, o) => canary.push(decoder.decode(k, s, a, b, o))).push(CANARY_FRAME);
   if (canary.length !== 1 || !sameValue(CANARY, canary[0])) throw new FuzzViolation('a fresh decoder no longer decodes a known frame after this input');
-  return end;
+  return { end, requests: requestIds.length };
 }
 
 // ---------------------------------------------------------------------------
@@ -1051,8 +1250,15 @@ export type ConnectionPlan =
   | { readonly kind: 'early-bytes'; readonly target: 'plain' | 'token'; readonly nonce: Uint8Array; readonly extra: Uint8Array }
   /** Sends a wrong proof (or a token the listener lacks): must read `56 02`, then the end. */
   | { readonly kind: 'wrong-token'; readonly target: 'plain' | 'token'; readonly nonce: Uint8Array }
-  /** Handshakes properly, is accepted (`56 00`), then sends a hostile frame stream. */
-  | { readonly kind: 'frames'; readonly target: 'plain' | 'token'; readonly nonce: Uint8Array; readonly stream: Uint8Array; readonly cuts: readonly number[] };
+  /** Handshakes properly (REQUESTS set in its HELLO if `requests`), is accepted (`56 00`), then sends a hostile frame stream. */
+  | {
+      readonly kind: 'frames';
+      readonly target: 'plain' | 'token';
+      readonly nonce: Uint8Array;
+      readonly requests: boolean;
+      readonly stream: Uint8Array;
+      readonly cuts: readonly number[];
+    };
 
 /** The token the fuzz listener's token endpoint holds. */
 export const LISTENER_TOKEN = 'fuzz listener token';
@@ -1072,7 +1278,8 @@ export function connectionPlan(seed: number, index: number): ConnectionPlan {
     case 'bad-hello': {
       const hello = encodeHello(target === 'token' ? 0x01 : 0x00, nonce);
       const field = rng.pick([4, 5, 6, 7]);
-      hello[field] = field === 6 ? hello[6]! | rng.pick([0x02, 0x08, 0x80]) : rng.pick([0, 2, 0xff].filter((b) => b !== hello[field]));
+      // The LISTENER bit (a wrong role), or a reserved bit.
+      hello[field] = field === 6 ? hello[6]! | rng.pick([HelloFlag.LISTENER, FIRST_RESERVED_FLAG, 0x80]) : rng.pick([0, 2, 0xff].filter((b) => b !== hello[field]));
       return { kind, target, hello };
     }
     case 'early-bytes':
@@ -1081,7 +1288,7 @@ export function connectionPlan(seed: number, index: number): ConnectionPlan {
       return { kind, target, nonce };
     default: {
       const f = frameInput(seed, 2_000_000 + index);
-      return { kind: 'frames', target, nonce, stream: f.stream, cuts: f.cuts.length > 64 ? [] : f.cuts };
+      return { kind: 'frames', target, nonce, requests: f.peerRequests, stream: f.stream, cuts: f.cuts.length > 64 ? [] : f.cuts };
     }
   }
 }
@@ -1102,7 +1309,7 @@ export interface ServerPlan {
 /** Generates hostile listener `index` of `seed`. */
 export function serverPlan(seed: number, index: number): ServerPlan {
   const rng = caseRng(seed, 'server', index);
-  const hello = encodeHello(0x02, rng.bytes(16));
+  const hello = encodeHello(HelloFlag.LISTENER | (rng.chance(0.7) ? HelloFlag.PINGS : 0), rng.bytes(16));
   const kind = rng.weighted({ garbage: 15, 'bad-hello': 15, verdict: 15, frames: 55 });
   let bytes: Uint8Array;
   switch (kind) {
@@ -1111,15 +1318,20 @@ export function serverPlan(seed: number, index: number): ServerPlan {
       break;
     case 'bad-hello': {
       const field = rng.pick([4, 5, 6, 7]);
-      hello[field] = field === 6 ? rng.pick([0x00, 0x01, 0x03, 0x0a, 0x80]) : rng.pick([0, 2, 0xff].filter((b) => b !== hello[field]));
+      // No LISTENER bit, a token the client lacks, or a reserved bit beside LISTENER.
+      hello[field] = field === 6 ? rng.pick([0x00, 0x01, 0x03, HelloFlag.LISTENER | FIRST_RESERVED_FLAG, 0x80]) : rng.pick([0, 2, 0xff].filter((b) => b !== hello[field]));
       bytes = concat([hello, Uint8Array.of(0x56, 0x00)]);
       break;
     }
     case 'verdict':
       bytes = concat([hello, rng.chance(0.5) ? Uint8Array.of(0x56, rng.int(8)) : rng.bytes(1 + rng.int(4))]);
       break;
-    default:
-      bytes = concat([hello, Uint8Array.of(0x56, 0x00), frameInput(seed, 4_000_000 + index).stream]);
+    default: {
+      // Its HELLO says whether it takes requests: the frames it sends may break that too.
+      const f = frameInput(seed, 4_000_000 + index);
+      if (f.peerRequests) hello[6]! |= HelloFlag.REQUESTS;
+      bytes = concat([hello, Uint8Array.of(0x56, 0x00), f.stream]);
+    }
   }
   return { kind, bytes, cuts: bytes.length > 4096 ? [] : randomCuts(rng, bytes.length), hangUp: rng.chance(0.5) };
 }

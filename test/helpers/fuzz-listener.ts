@@ -1,6 +1,7 @@
 /**
  * A listener process for the real-socket fuzz round: two DataSocket listeners
- * (one plain, one with a token) that accept everyone and echo every value back.
+ * (one plain, one with a token) that accept everyone and echo every value back,
+ * and answer every request with its own value.
  * It reports only counts (values themselves never cross to the parent), so
  * whatever a hostile peer makes it decode cannot break the report.
  *
@@ -13,6 +14,7 @@ import { DataSocket, DataSocketError } from '../../src/index.js';
 export interface ListenerStats {
   accepted: number;
   values: number;
+  requests: number;
   /** `error` events of accepted connections, by code; a non-DataSocketError counts as NOT_A_DATASOCKET_ERROR. */
   connectionErrors: Record<string, number>;
   /** echo send() failures, by code. */
@@ -27,7 +29,7 @@ export interface ListenerStats {
 
 export type ListenerMessage = { readonly ready: true } | { readonly stats: ListenerStats } | { readonly uncaught: string };
 
-const stats: ListenerStats = { accepted: 0, values: 0, connectionErrors: {}, echoFailures: {}, listenerErrors: [], listenersClosed: 0, rss: 0, heapUsed: 0 };
+const stats: ListenerStats = { accepted: 0, values: 0, requests: 0, connectionErrors: {}, echoFailures: {}, listenerErrors: [], listenersClosed: 0, rss: 0, heapUsed: 0 };
 
 function count(table: Record<string, number>, key: string): void {
   table[key] = (table[key] ?? 0) + 1;
@@ -49,6 +51,10 @@ function serve(path: string, token: string | undefined): Promise<void> {
         } catch (error) {
           count(stats.echoFailures, codeOf(error));
         }
+      });
+      connection.on('request', (value: unknown, respond) => {
+        stats.requests++;
+        respond(value);
       });
       connection.on('error', (error) => count(stats.connectionErrors, codeOf(error)));
       return true;

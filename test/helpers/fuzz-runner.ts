@@ -8,7 +8,7 @@
  * IPC channel before running it, every broken promise as it happens, and a summary.
  */
 import { performance } from 'node:perf_hooks';
-import { FuzzViolation, frameInput, handshakeInput, runFrameCase, runHandshakeCase } from './fuzz-inputs.js';
+import { FuzzViolation, frameInput, handshakeInput, REQUESTS_DELIVERED, runFrameCase, runHandshakeCase } from './fuzz-inputs.js';
 
 /** What the runner tells its parent. */
 export type RunnerMessage =
@@ -41,8 +41,15 @@ function run(): void {
     report({ t: 'start', i });
     const started = performance.now();
     try {
-      const outcome = kind === 'handshake' ? runHandshakeCase(handshakeInput(seed, i)) : runFrameCase(frameInput(seed, i), i % coreEvery === 0);
-      outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+      if (kind === 'handshake') {
+        const outcome = runHandshakeCase(handshakeInput(seed, i));
+        outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+      } else {
+        const { end, requests } = runFrameCase(frameInput(seed, i), i % coreEvery === 0);
+        outcomes[end] = (outcomes[end] ?? 0) + 1;
+        // Beside the endings: how many streams delivered a request (to be answered) before theirs.
+        if (requests > 0) outcomes[REQUESTS_DELIVERED] = (outcomes[REQUESTS_DELIVERED] ?? 0) + 1;
+      }
     } catch (error) {
       const message = error instanceof FuzzViolation ? error.message : `the case threw outside the checks: ${(error as Error)?.stack ?? String(error)}`;
       report({ t: 'violation', i, message });

@@ -49,6 +49,11 @@ async function runCase(seed: number, index: number, dir: string): Promise<string
       log.push('data');
       problems.push(...plainDataProblems(value).slice(0, 2));
     });
+    client.on('request', (value: unknown, respond) => {
+      log.push('request');
+      problems.push(...plainDataProblems(value).slice(0, 2));
+      respond(value);
+    });
     client.on('error', (error: unknown) => {
       if (!(error instanceof DataSocketError) || typeof error.code !== 'string' || error.code === '') {
         problems.push(`an error that is not a DataSocketError with a code: ${String(error)}`);
@@ -70,7 +75,7 @@ async function runCase(seed: number, index: number, dir: string): Promise<string
   await new Promise((resolve) => setImmediate(resolve));
   if (log.filter((e) => e === 'close').length !== 1 || log[log.length - 1] !== 'close') problems.push(`close was not once and last: ${log.join(' ')}`);
   if (log.filter((e) => e.startsWith('error:')).length > 1) problems.push(`more than one error: ${log.join(' ')}`);
-  if (log.includes('data') && !log.includes('connect')) problems.push(`data before connect: ${log.join(' ')}`);
+  if ((log.includes('data') || log.includes('request')) && !log.includes('connect')) problems.push(`data or a request before connect: ${log.join(' ')}`);
   if (problems.length > 0) throw new Error(problems.join('; '));
   return log.find((e) => e.startsWith('error:'))?.slice(6) ?? (log.includes('connect') ? 'open' : 'closed');
 }

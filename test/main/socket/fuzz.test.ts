@@ -19,7 +19,7 @@ import { ValueDecoder } from '../../../src/shared/codec.js';
 import { DataSocketError, ErrorCode } from '../../../src/shared/errors.js';
 import { FrameKind } from '../../../src/shared/protocol.js';
 import { attack, ListenerProcess, pool, problems, runLoop, summary, type LoopKind } from '../../helpers/fuzz-harness.js';
-import { connectionPlan, LISTENER_TOKEN, plainDataProblems } from '../../helpers/fuzz-inputs.js';
+import { connectionPlan, LISTENER_TOKEN, plainDataProblems, REQUESTS_DELIVERED } from '../../helpers/fuzz-inputs.js';
 import { once, tempDir } from '../../helpers/sockets.js';
 
 function seedFromEnv(): number {
@@ -64,7 +64,7 @@ describe('§4 wire protocol: hostile bytes end in a DataSocketError with a code,
   it(`ends each of ${FRAME_CASES} hostile frame streams in plain values or ERR_DATASOCKET_PROTOCOL, through FrameReader + ValueDecoder and DataSocketCore`, async () => {
     const { result, problems } = await loop('frames', FRAME_CASES);
     expect(problems).toEqual([]);
-    for (const outcome of ['open', 'ended', 'midframe', ErrorCode.PROTOCOL]) {
+    for (const outcome of ['open', 'ended', 'midframe', ErrorCode.PROTOCOL, REQUESTS_DELIVERED]) {
       expect(result.done!.outcomes[outcome] ?? 0, outcome).toBeGreaterThan(FRAME_CASES / 200);
     }
   }, 120_000);
@@ -125,6 +125,7 @@ describe('§4 wire protocol: hostile bytes end in a DataSocketError with a code,
         });
         for (const value of sent) client.send(value);
         expect(await echoed).toEqual(sent);
+        expect(await client.request(sent[0], { timeoutMs: 10_000 }), `${endpoint}: a request answered with its own value`).toEqual(sent[0]);
         const closed = once(client, 'close');
         client.close();
         await closed;
