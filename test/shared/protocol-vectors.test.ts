@@ -2,9 +2,10 @@
  * PROTOCOL.md's test vectors, checked byte for byte against the code: every
  * `vector <id>` block is extracted, and each HELLO, AUTH proof, VERDICT, whole
  * handshake and frame must be exactly what the implementation writes, and every
- * frame must decode back to the value it documents; every value is also given as
- * JSON in the CLI's form (§8.1), checked against the CLI's printer and reader.
- * Editing either side alone fails here.
+ * frame must decode back to the value it documents; requests and their answers are
+ * played between two real socket cores and read back by a frame reader; every value
+ * is also given as JSON in the CLI's form (§8.1), checked against the CLI's printer
+ * and reader. Editing either side alone fails here.
  */
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { authProof, Handshake } from '../../src/main/socket/handshake.js';
 import { ValueDecoder, ValueEncoder } from '../../src/shared/codec.js';
 import { DataSocketError, ErrorCode } from '../../src/shared/errors.js';
 import { FrameReader, FrameScanner, FrameWriter } from '../../src/shared/frames.js';
+import { DEFAULTS } from '../../src/shared/options.js';
 import {
   authMessage,
   CODEC_MSGPACKR_V1,
@@ -23,10 +25,12 @@ import {
   encodeVerdict,
   FrameKind,
   HelloFlag,
+  isPrefixKind,
   PROTOCOL_VERSION,
   Verdict,
   type VerdictStatus,
 } from '../../src/shared/protocol.js';
+import { DataSocketCore } from '../../src/shared/socket-core.js';
 import { concat, hex } from '../helpers/bytes.js';
 
 const PROTOCOL_MD = fileURLToPath(new URL('../../PROTOCOL.md', import.meta.url));
@@ -365,6 +369,62 @@ const DECODE_VECTORS: Readonly<Record<string, readonly Sent[]>> = {
   'decode-invalid-utf8': [simple("'a\\ufffdb'", () => 'a\ufffdb')],
 };
 
+/** A request vector (§8.8): the listener's request handler, and the values of its request:, reply: and failure: lines, in order. */
+interface RequestVector {
+  /** The `handler:` line verbatim (`none`: no handler), and what it does. */
+  readonly handler: { readonly source: string; readonly run: ((value: never, respond: (reply: unknown) => void) => void) | null };
+  readonly messages: readonly Sent[];
+}
+
+const REQUEST_VECTORS: Readonly<Record<string, RequestVector>> = {
+  'request-reply': {
+    handler: {
+      source: '(value, respond) => respond({ sum: value.args[0] + value.args[1] })',
+      run: (value: { args: [number, number] }, respond) => respond({ sum: value.args[0] + value.args[1] }),
+    },
+    messages: [
+      simple("{ op: 'add', args: [1, 2] }", () => ({ op: 'add', args: [1, 2] })),
+      simple('{ sum: 3 }', () => ({ sum: 3 })),
+      simple("{ op: 'add', args: [2, 3] }", () => ({ op: 'add', args: [2, 3] })),
+      simple('{ sum: 5 }', () => ({ sum: 5 })),
+    ],
+  },
+  'request-failure-no-handler': {
+    handler: { source: 'none', run: null },
+    messages: [
+      simple("'anyone?'", () => 'anyone?'),
+      simple("{ code: 'ERR_DATASOCKET_NO_HANDLER', name: 'Error', message: 'the peer has no request handler' }", () => ({
+        code: 'ERR_DATASOCKET_NO_HANDLER',
+        name: 'Error',
+        message: 'the peer has no request handler',
+      })),
+    ],
+  },
+  'request-failure-remote': {
+    handler: {
+      source: "() => { throw new RangeError('division by zero') }",
+      run: () => {
+        throw new RangeError('division by zero');
+      },
+    },
+    messages: [
+      simple("{ op: 'div', args: [1, 0] }", () => ({ op: 'div', args: [1, 0] })),
+      simple("{ code: 'ERR_DATASOCKET_REMOTE', name: 'RangeError', message: 'division by zero' }", () => ({
+        code: 'ERR_DATASOCKET_REMOTE',
+        name: 'RangeError',
+        message: 'division by zero',
+      })),
+    ],
+  },
+  'request-binary': {
+    handler: {
+      source: '(value, respond) => respond(new Float64Array([value.length]))',
+      run: (value: Uint8Array, respond) => respond(new Float64Array([value.length])),
+    },
+    messages: [simple('new Uint8Array([1, 2, 3])', () => new Uint8Array([1, 2, 3])), simple('new Float64Array([3])', () => new Float64Array([3]))],
+  },
+};
+
 /** Every vector PROTOCOL.md must carry, in the order it carries them. */
 const EXPECTED_IDS = [
   'hello-client',
@@ -385,6 +445,8 @@ const EXPECTED_IDS = [
   'handshake-foreign-version-2',
   'handshake-foreign-client-without-pings',
   'handshake-foreign-listener-without-pings',
+  'handshake-foreign-client-without-requests',
+  'handshake-foreign-listener-without-requests',
   'frame-null',
   'frame-integer',
   'frame-string',
@@ -422,6 +484,10 @@ const EXPECTED_IDS = [
   'decode-nesting-500',
   'decode-nesting-501',
   'decode-invalid-utf8',
+  'request-reply',
+  'request-failure-no-handler',
+  'request-failure-remote',
+  'request-binary',
 ];
 
 const UNLIMITED = { maxFrameBytes: 2 ** 32 - 1, budget: Number.MAX_SAFE_INTEGER };
@@ -472,10 +538,11 @@ function codeOf(error: unknown): string {
   return (error as DataSocketError).code;
 }
 
-/** How one side of a handshake ended, and whether it may then ping its peer. */
+/** How one side of a handshake ended, and whether it may then ping its peer and send it requests. */
 interface Side {
   outcome: Outcome;
   pings: boolean;
+  requests: boolean;
 }
 
 /**
@@ -558,8 +625,8 @@ function converse(options: {
   return {
     clientSends: concat(byClient),
     listenerSends: concat(byListener),
-    client: { outcome: client, pings: clientSide?.peerPings ?? false },
-    listener: { outcome: listener, pings: listenerSide?.peerPings ?? false },
+    client: { outcome: client, pings: clientSide?.peerPings ?? false, requests: clientSide?.peerRequests ?? false },
+    listener: { outcome: listener, pings: listenerSide?.peerPings ?? false, requests: listenerSide?.peerRequests ?? false },
   };
 }
 
@@ -623,7 +690,7 @@ describe('§5.3–§5.5 decoding rules: every decode vector of PROTOCOL.md ends 
 // §8.1: every value of a vector is also written as JSON, in the CLI's text form.
 
 /** The keys of the lines that hold a value; the line after each is its JSON form. */
-const VALUE_KEYS = new Set(['value', 'received', 'refused']);
+const VALUE_KEYS = new Set(['value', 'received', 'refused', 'request', 'reply', 'failure']);
 const JSON_KEYS = new Set(['json', 'no-json']);
 
 /** The JSON form of one value line: a `json:` line, or a `no-json:` line with its reason. */
@@ -669,7 +736,7 @@ describe('§8.1 every value of a vector is also written as JSON, in the CLI form
     expect(forms).toHaveLength(valueLines.length);
     expect(vectors.flatMap((v) => v.fields.filter((f) => JSON_KEYS.has(f.key)))).toHaveLength(valueLines.length);
     // Pinned, so that a json: line turned into a no-json: one shows here.
-    expect({ json: forms.filter((f) => f.json !== undefined).length, noJson: forms.filter((f) => f.json === undefined).length }).toEqual({ json: 61, noJson: 2 });
+    expect({ json: forms.filter((f) => f.json !== undefined).length, noJson: forms.filter((f) => f.json === undefined).length }).toEqual({ json: 71, noJson: 2 });
   });
 
   it('compares values strictly enough for the JSON form: -0, NaN, binary types and bytes, classes, causes', () => {
@@ -695,7 +762,7 @@ describe('§8.1 every value of a vector is also written as JSON, in the CLI form
 
   for (const vector of vectors.filter((v) => v.fields.some((f) => VALUE_KEYS.has(f.key)))) {
     it(`writes the values of ${vector.id} as the JSON the CLI prints, which reads back as them`, () => {
-      const table = FRAME_VECTORS[vector.id] ?? DECODE_VECTORS[vector.id];
+      const table = FRAME_VECTORS[vector.id] ?? DECODE_VECTORS[vector.id] ?? REQUEST_VECTORS[vector.id]?.messages;
       if (table === undefined) throw new Error(`this test has no values for vector ${vector.id}`);
       const forms = jsonForms(vector);
       expect(
@@ -726,13 +793,14 @@ describe('§4 wire protocol: PROTOCOL.md documents the bytes the code writes and
   it('has no vector block this test cannot read', () => {
     const markdown = readFileSync(PROTOCOL_MD, 'utf8');
     expect(markdown.match(/^```vector/gm) ?? []).toHaveLength(EXPECTED_IDS.length);
-    expect(vectors).toHaveLength(55);
+    expect(vectors).toHaveLength(61);
   });
 
   it('has a value table entry for every frame vector and none for vectors it lacks', () => {
     const frameIds = vectors.filter((v) => v.id.startsWith('frame') && v.id !== 'frame-end').map((v) => v.id);
     expect(Object.keys(FRAME_VECTORS).sort()).toEqual(frameIds.sort());
     expect(Object.keys(DECODE_VECTORS).sort()).toEqual(byPrefix('decode-').map((v) => v.id).sort());
+    expect(Object.keys(REQUEST_VECTORS).sort()).toEqual(byPrefix('request-').map((v) => v.id).sort());
   });
 
   for (const vector of byPrefix('hello-')) {
@@ -742,8 +810,9 @@ describe('§4 wire protocol: PROTOCOL.md documents the bytes the code writes and
       const hello = bytes(one(vector, 'hello'));
       expect(hex(encodeHello(flags, nonce))).toBe(hex(hello));
       expect(decodeHello(hello)).toEqual({ version: PROTOCOL_VERSION, codec: CODEC_MSGPACKR_V1, flags, reserved: 0, nonce });
-      // The state machine of the role and token the flags describe sends exactly these bytes; it always answers pings.
+      // The state machine of the role and token the flags describe sends exactly these bytes; it always answers pings and takes requests.
       expect(flags & HelloFlag.PINGS).toBe(HelloFlag.PINGS);
+      expect(flags & HelloFlag.REQUESTS).toBe(HelloFlag.REQUESTS);
       const written: Uint8Array[] = [];
       const role = flags & HelloFlag.LISTENER ? 'listener' : 'client';
       new Handshake(role, flags & HelloFlag.TOKEN ? 'any token' : undefined, (b) => written.push(b), nonce).start();
@@ -798,12 +867,18 @@ describe('§4 wire protocol: PROTOCOL.md documents the bytes the code writes and
         if (!present) {
           expect(optional(vector, `${side}-result`)).toBeUndefined();
           expect(optional(vector, `${side}-pings`)).toBeUndefined();
+          expect(optional(vector, `${side}-requests`)).toBeUndefined();
           continue;
         }
         expect(ended.outcome).toBe(one(vector, `${side}-result`));
-        // Whether this side may ping is stated for every side that opens, and only for those.
-        if (ended.outcome === 'open') expect(ended.pings, `${side}-pings`).toBe(yesNo(one(vector, `${side}-pings`)));
-        else expect(optional(vector, `${side}-pings`)).toBeUndefined();
+        // Whether this side may ping, and send requests, is stated for every side that opens, and only for those.
+        if (ended.outcome === 'open') {
+          expect(ended.pings, `${side}-pings`).toBe(yesNo(one(vector, `${side}-pings`)));
+          expect(ended.requests, `${side}-requests`).toBe(yesNo(one(vector, `${side}-requests`)));
+        } else {
+          expect(optional(vector, `${side}-pings`)).toBeUndefined();
+          expect(optional(vector, `${side}-requests`)).toBeUndefined();
+        }
       }
     });
   }
@@ -861,11 +936,211 @@ describe('§4 wire protocol: PROTOCOL.md documents the bytes the code writes and
   });
 
   it('announces in every frame header the length of the body that follows it', () => {
-    for (const vector of [...byPrefix('frame'), ...byPrefix('decode-')]) {
-      for (const frame of all(vector, 'frame').map(bytes)) {
+    for (const vector of [...byPrefix('frame'), ...byPrefix('decode-'), ...byPrefix('request-')]) {
+      for (const frame of [...all(vector, 'frame'), ...all(vector, 'prefix')].map(bytes)) {
         const [read] = readFrames(frame, frame.length);
         expect(read!.body.length + 5).toBe(frame.length);
       }
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------
+// §8.8: requests, played between two real socket cores.
+
+/** One request:, reply: or failure: line of a request vector, with its two frames (and, for an answer, its result). */
+interface RequestMessage {
+  readonly key: 'request' | 'reply' | 'failure';
+  readonly sent: Sent;
+  readonly prefix: Uint8Array;
+  readonly frame: Uint8Array;
+  readonly result: string | undefined;
+}
+
+/** The messages of a request vector, in order, checked against its table; throws where a line is missing or out of place. */
+function requestMessages(vector: Vector): RequestMessage[] {
+  const table = REQUEST_VECTORS[vector.id];
+  if (table === undefined) throw new Error(`this test has no values for vector ${vector.id}`);
+  expect(one(vector, 'handler'), `the handler: line of ${vector.id}`).toBe(table.handler.source);
+  // handler, then for each request: request json prefix frame, answer json prefix frame result.
+  const shape = ['handler', ...table.messages.flatMap((_, i) => (i % 2 === 0 ? ['request', 'json', 'prefix', 'frame'] : ['(answer)', 'json', 'prefix', 'frame', 'result']))];
+  const keys = vector.fields.map((f) => f.key);
+  expect(
+    keys.map((k, i) => (shape[i] === '(answer)' && (k === 'reply' || k === 'failure') ? '(answer)' : k)),
+    `the lines of ${vector.id}`,
+  ).toEqual(shape);
+  const messages: RequestMessage[] = [];
+  vector.fields.forEach((field, i) => {
+    if (field.key !== 'request' && field.key !== 'reply' && field.key !== 'failure') return;
+    const sent = table.messages[messages.length]!;
+    expect(field.value, `a value line of ${vector.id}`).toBe(sent.source);
+    messages.push({
+      key: field.key,
+      sent,
+      prefix: bytes(vector.fields[i + 2]!.value),
+      frame: bytes(vector.fields[i + 3]!.value),
+      result: field.key === 'request' ? undefined : vector.fields[i + 4]!.value,
+    });
+  });
+  return messages;
+}
+
+/** The shared core Node's and the page's sockets run, open to a peer that set PINGS and REQUESTS, on a carrier that keeps what it writes. */
+class VectorSide extends DataSocketCore {
+  readonly #written: Uint8Array[] = [];
+  /** The `count` of each transmit: how many of its frames were send() messages. */
+  readonly counts: number[] = [];
+  readonly events: string[] = [];
+
+  constructor(role: 'client' | 'accepted') {
+    super(role, { ...DEFAULTS }, { name: 'vector', path: '/vector.sock' });
+    this.attach({
+      blocked: false,
+      peerPings: true,
+      peerRequests: true,
+      transmit: (chunks, bytes, count) => {
+        for (const chunk of chunks) this.#written.push(chunk.slice());
+        this.counts.push(count);
+        this.sent(bytes, count);
+      },
+      end: () => {},
+      destroy: () => {},
+    });
+    for (const event of ['data', 'sent', 'error', 'close'] as const) this.on(event, () => this.events.push(event));
+    this.opened();
+  }
+
+  /** Everything written since the last take. */
+  take(): Uint8Array {
+    return concat(this.#written.splice(0));
+  }
+
+  /** Receives `stream`, `chunk` bytes at a time, as from a socket. */
+  feed(stream: Uint8Array, chunk: number): void {
+    for (let i = 0; i < stream.length; i += chunk) this.receive(stream.subarray(i, Math.min(stream.length, i + chunk)));
+  }
+}
+
+/** One direction's frames read back with a frame reader and a decoder: each request frame's kind and id, with the value after it. */
+function readMessages(stream: Uint8Array): { kind: number; id: number; value: unknown }[] {
+  const decoder = new ValueDecoder();
+  const read: { kind: number; id: number; value: unknown }[] = [];
+  let prefix: { kind: number; id: number } | null = null;
+  const reader = new FrameReader(64 * 1024 * 1024, (kind, source, start, end, owned) => {
+    if (isPrefixKind(kind)) {
+      expect(prefix, 'a request frame right after another').toBeNull();
+      prefix = { kind, id: new DataView(source.buffer, source.byteOffset + start, end - start).getUint32(0) };
+      return;
+    }
+    expect(prefix, 'a value frame without its request frame').not.toBeNull();
+    read.push({ ...prefix!, value: decoder.decode(kind, source, start, end, owned) });
+    prefix = null;
+  });
+  reader.push(stream);
+  expect(reader.midFrame).toBe(false);
+  expect(prefix, 'a request frame without its value').toBeNull();
+  return read;
+}
+
+const PREFIX_OF = { request: FrameKind.REQUEST, reply: FrameKind.REPLY, failure: FrameKind.FAILURE } as const;
+
+describe('§10 requests: every request vector of PROTOCOL.md is what a client and a listener write to each other, and ends as documented', () => {
+  for (const vector of byPrefix('request-')) {
+    it(`plays ${vector.id} between a client and a listener, whole and one byte at a time`, async () => {
+      const messages = requestMessages(vector);
+      const { run } = REQUEST_VECTORS[vector.id]!.handler;
+      for (const chunk of [Number.MAX_SAFE_INTEGER, 1]) {
+        const client = new VectorSide('client');
+        const listener = new VectorSide('accepted');
+        const asked: unknown[] = [];
+        if (run !== null) {
+          listener.on('request', (value: unknown, respond) => {
+            asked.push(value);
+            (run as (value: unknown, respond: (reply: unknown) => void) => void)(value, respond);
+          });
+        }
+        const toListener: Uint8Array[] = [];
+        const toClient: Uint8Array[] = [];
+        for (let m = 0; m < messages.length; m += 2) {
+          const request = messages[m]!;
+          const answer = messages[m + 1]!;
+          expect(request.key).toBe('request');
+          const settled = client.request(request.sent.make()).then(
+            (value) => ({ value }),
+            (error: unknown) => ({ error }),
+          );
+          // The client writes the request frame and its value at once, in one transmit.
+          const asks = client.take();
+          expect(hex(asks), request.sent.source).toBe(hex(concat([request.prefix, request.frame])));
+          toListener.push(asks);
+          listener.feed(asks, chunk);
+          // The listener's answer, written as the request arrives (its handler answers at once).
+          const answers = listener.take();
+          expect(hex(answers), answer.sent.source).toBe(hex(concat([answer.prefix, answer.frame])));
+          toClient.push(answers);
+          client.feed(answers, chunk);
+          const outcome = await settled;
+          if (answer.result === 'resolves') {
+            expect(answer.key).toBe('reply');
+            expect('value' in outcome, `${request.sent.source} resolves`).toBe(true);
+            (answer.sent.check ?? arrivesAs(answer.sent.make()))((outcome as { value: unknown }).value);
+            continue;
+          }
+          expect(answer.key).toBe('failure');
+          expect('error' in outcome, `${request.sent.source} rejects`).toBe(true);
+          const error = (outcome as { error: unknown }).error;
+          expect(codeOf(error)).toBe(answer.result);
+          const failure = answer.sent.make() as { code: string; name: string; message: string };
+          expect(failure.code).toBe(answer.result);
+          if (answer.result === ErrorCode.REMOTE) {
+            const cause = (error as DataSocketError).cause as Error;
+            expect(cause).toBeInstanceOf(Error);
+            expect({ name: cause.name, message: cause.message }).toEqual({ name: failure.name, message: failure.message });
+          }
+        }
+        // The handler got each request's value, decoded.
+        if (run !== null) {
+          const requests = messages.filter((m) => m.key === 'request');
+          expect(asked).toHaveLength(requests.length);
+          requests.forEach((m, i) => (m.sent.check ?? arrivesAs(m.sent.make()))(asked[i]));
+        }
+        // Neither a request nor an answer is a send() message: no transmit counted one, no 'sent', no 'data'; both stay open.
+        expect([...client.counts, ...listener.counts].every((n) => n === 0)).toBe(true);
+        expect([...client.events, ...listener.events]).toEqual([]);
+        expect([client.state, listener.state]).toEqual(['open', 'open']);
+
+        // Each direction read back by a frame reader and a decoder of its own: the kinds, the
+        // ids (the client's requests count from 1), and the values of the lines.
+        const asks = readMessages(concat(toListener));
+        const answers = readMessages(concat(toClient));
+        messages.forEach((message, i) => {
+          const read = (i % 2 === 0 ? asks : answers)[i >> 1]!;
+          expect(read.kind, message.sent.source).toBe(PREFIX_OF[message.key]);
+          expect(read.id).toBe((i >> 1) + 1);
+          expect(hex(message.prefix.subarray(5))).toBe(hex(Uint8Array.of(0, 0, 0, (i >> 1) + 1)));
+          (message.sent.check ?? arrivesAs(message.sent.make()))(read.value);
+        });
+      }
+    });
+  }
+
+  it('writes each prefix with FrameWriter.appendPrefix exactly as the vectors show it, and counts it as no message', () => {
+    for (const message of byPrefix('request-').flatMap(requestMessages)) {
+      const id = new DataView(message.prefix.buffer, message.prefix.byteOffset + 5, 4).getUint32(0);
+      const writer = new FrameWriter();
+      writer.appendPrefix(PREFIX_OF[message.key], id);
+      expect(writer.pendingCount, 'a prefix is no message').toBe(0);
+      expect(hex(concat(writer.take().chunks))).toBe(hex(message.prefix));
+    }
+  });
+
+  it('passes the frames of every request vector through the scanner main runs on what a page sends, and only to a peer that set REQUESTS', () => {
+    for (const message of byPrefix('request-').flatMap(requestMessages)) {
+      const pair = concat([message.prefix, message.frame]);
+      const scanner = new FrameScanner(64 * 1024 * 1024, true, true);
+      scanner.scan(pair);
+      expect(scanner.midFrame).toBe(false);
+      expect(() => new FrameScanner(64 * 1024 * 1024, true, false).scan(pair)).toThrow(expect.objectContaining({ code: ErrorCode.PROTOCOL }));
     }
   });
 });
