@@ -3,10 +3,14 @@
  * what arrives, the clocks, and the messages a worker sends to bench/run.mjs.
  *
  * A worker is forked with one JSON argument (its job): { lib, role, figure,
- * transport, endpoint, warmup, count }. Roles: `receiver` (one-way, counts and
+ * transport, endpoint, warmup, count } (bench/requests.mjs adds `inFlight`, and
+ * `schema` for a receiver that checks values with one). Roles: `receiver` (one-way, counts and
  * times), `sender` (one-way, sends warmup + count values respecting
  * backpressure), `echo` (round trip, sends back each value) and `pinger` (round
- * trip, one value in flight, times each one). Listening roles report
+ * trip, one value in flight, times each one); for DataSocket's requests also
+ * `responder` (answers each request with its value, and echoes as `echo` does) and
+ * `requester` (one round trip in flight, a request and a send/echo in turn, timed as
+ * `pinger` times; or `inFlight` requests, counted). Listening roles report
  * { type: 'ready', endpoint }; the measuring role reports { type: 'result', … };
  * any failure reports { type: 'error', message } and exits 1.
  */
@@ -138,17 +142,22 @@ export function pump(trySend, waitWritable) {
 }
 
 /**
- * Pinging side of the round-trip figure: one value in flight; `sendPing(value)`
- * sends, and the worker calls `onReply(value)` with what came back.
+ * Pinging side of the round-trip figures: one value in flight; `sendPing(value)`
+ * sends, and the worker calls `onReply(value)` with what came back. With
+ * `sendRequest(value)` too (DataSocket's `request` figure), the round trips alternate
+ * — odd ones by `sendRequest` — so that both ways are timed on one connection at the
+ * same moments, whatever the machine does meanwhile; the result is then the
+ * requests' figures, with the pings' as `echo`.
  */
-export function createPinger(sendPing) {
+export function createPinger(sendPing, sendRequest) {
   const total = job.warmup + job.count;
   const samples = new Float64Array(job.count);
   let i = 0;
   let t = 0;
   const next = () => {
     t = performance.now();
-    sendPing(smallValue(i));
+    if (sendRequest !== undefined && i % 2 === 1) sendRequest(smallValue(i));
+    else sendPing(smallValue(i));
   };
   const onReply = (value) => {
     const dt = performance.now() - t;
@@ -157,14 +166,59 @@ export function createPinger(sendPing) {
     }
     if (i >= job.warmup) samples[i - job.warmup] = dt;
     if (++i === total) {
-      samples.sort();
-      const at = (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] * 1000;
-      send({ type: 'result', count: job.count, lastId: i - 1, p50: at(0.5), p99: at(0.99), mean: (samples.reduce((a, b) => a + b, 0) / samples.length) * 1000 });
+      const done = { type: 'result', count: job.count, lastId: i - 1 };
+      if (sendRequest === undefined) {
+        send({ ...done, ...latencies(samples) });
+      } else {
+        const byRequest = samples.filter((_, k) => (job.warmup + k) % 2 === 1);
+        const byPing = samples.filter((_, k) => (job.warmup + k) % 2 === 0);
+        send({ ...done, ...latencies(byRequest), echo: latencies(byPing) });
+      }
       return;
     }
     next();
   };
   return { start: next, onReply };
+}
+
+/** p50, p99 and mean of round-trip times in ms, in µs. */
+function latencies(samples) {
+  samples.sort();
+  const at = (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] * 1000;
+  return { p50: at(0.5), p99: at(0.99), mean: (samples.reduce((a, b) => a + b, 0) / samples.length) * 1000 };
+}
+
+/**
+ * Requesting side of the in-flight figure: keeps `job.inFlight` requests waiting at
+ * all times, `request(value)` returning a Promise of the reply; checks that each reply
+ * is the one of its request. The clock starts at the last warm-up reply and stops at
+ * the last reply.
+ */
+export function createFlight(request) {
+  const total = job.warmup + job.count;
+  let sent = 0;
+  let replied = 0;
+  let t0 = 0;
+  const one = () => {
+    const id = sent++;
+    request(smallValue(id)).then((value) => {
+      if (value === null || typeof value !== 'object' || value.id !== id || value.name !== 'user-name') {
+        return fail(new Error(`reply to request ${id}: got ${describe(value)}`));
+      }
+      replied++;
+      if (replied === job.warmup) t0 = performance.now();
+      if (replied === total) {
+        send({ type: 'result', count: job.count, lastId: total - 1, ms: performance.now() - t0 });
+        return;
+      }
+      if (sent < total) one();
+    }, fail);
+  };
+  return {
+    start() {
+      for (let i = 0; i < job.inFlight && sent < total; i++) one();
+    },
+  };
 }
 
 /** A short description of an unexpected value, for error messages. */

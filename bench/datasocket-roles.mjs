@@ -4,12 +4,17 @@
  * host (bench/relay.mjs). Default options, the way the README shows them.
  * One-way: the receiver listens and counts `data` events; the sender sends until
  * `send()` returns false, then waits for `drain`. Round trip: the echo side sends
- * back each value it gets.
+ * back each value it gets. Requests: the responder answers each request with its
+ * value (and echoes values); the requester times requests and send/echo round trips in
+ * turn, or keeps `inFlight` requests waiting (counted).
  */
-import { createPinger, createReceiver, fail, job, pump, ready } from './common.mjs';
+import { createFlight, createPinger, createReceiver, fail, job, pump, ready } from './common.mjs';
 
-/** Plays this job's role with `DataSocket`. */
-export function playRole(DataSocket) {
+/**
+ * Plays this job's role with `DataSocket`. `listenOptions`: the listener's options
+ * (bench/datasocket.mjs gives a `schema` when the job asks for one).
+ */
+export function playRole(DataSocket, listenOptions) {
   const { endpoint } = job;
 
   const listen = (onConnection) => {
@@ -18,7 +23,7 @@ export function playRole(DataSocket) {
       onConnection(connection);
       return true;
     };
-    const listener = endpoint.path ? DataSocket.listen(accept, endpoint.path) : DataSocket.listen(accept, endpoint.host, endpoint.port);
+    const listener = endpoint.path ? DataSocket.listen(accept, endpoint.path, listenOptions) : DataSocket.listen(accept, endpoint.host, endpoint.port, listenOptions);
     listener.on('error', fail);
     listener.on('listening', () => ready(endpoint.path ? { path: endpoint.path } : { host: endpoint.host, port: listener.address.port }));
   };
@@ -51,6 +56,27 @@ export function playRole(DataSocket) {
       const socket = connect(() => pinger.start());
       const pinger = createPinger((value) => socket.send(value));
       socket.on('data', pinger.onReply);
+      break;
+    }
+    case 'responder':
+      listen((connection) => {
+        connection.on('data', (value) => connection.send(value));
+        connection.on('request', (value, respond) => respond(value));
+      });
+      break;
+    case 'requester': {
+      if (job.figure === 'inflight') {
+        const flight = createFlight((value) => socket.request(value));
+        const socket = connect(() => flight.start());
+      } else {
+        // A request and a send/echo in turn on this one connection (see createPinger).
+        const pinger = createPinger(
+          (value) => socket.send(value),
+          (value) => socket.request(value).then(pinger.onReply, fail),
+        );
+        const socket = connect(() => pinger.start());
+        socket.on('data', pinger.onReply);
+      }
       break;
     }
     default:

@@ -1,33 +1,57 @@
 /**
  * One measurement for bench/run.mjs: forks the listening worker
- * (bench/<lib>.mjs as `receiver` or `echo`), then, once it reports where it
- * listens, the connecting one (`sender` or `pinger`); waits for the measuring
- * side's result, checks that its count and last id are the ones sent, and ends
- * both processes before resolving, so that measurements never overlap.
+ * (bench/<lib>.mjs as `receiver`, `echo` or `responder`), then, once it reports
+ * where it listens, the connecting one (`sender`, `pinger` or `requester`); waits
+ * for the measuring side's result, checks that its count and last id are the ones
+ * sent, and ends both processes before resolving, so that measurements never overlap.
  * A worker's error, an early exit or a timeout resolves as { error } with what
  * the worker said, never as a number.
  */
-import { fork } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
+/**
+ * The CPU round-trip pairs are pinned to (bench/run.mjs says why): the last one, or
+ * null with BENCH_PIN=0 or without taskset.
+ */
+export function roundTripCpu() {
+  if (process.env.BENCH_PIN === '0') return null;
+  return spawnSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' }).status === 0 ? os.cpus().length - 1 : null;
+}
+
 /** Bytes in one value of the `bytes` and `large` figures (bench/common.mjs sends the same). */
 const BYTES_SIZE = { bytes: 64 * 1024, large: 32 * 1024 * 1024 };
 
 /**
+ * Each figure's roles: the listening one, the connecting one, which of them measures, and
+ * whether the pair is a round trip (pinned to one CPU, see bench/run.mjs). `request` and
+ * `inflight` are DataSocket's requests (bench/requests.mjs): requests and send/echo round
+ * trips in turn, one in flight, timed like `rtt`; and many requests in flight, counted
+ * like a one-way rate.
+ */
+const ROLES = {
+  small: { listen: 'receiver', connect: 'sender', measuring: 'receiver', roundTrip: false },
+  bytes: { listen: 'receiver', connect: 'sender', measuring: 'receiver', roundTrip: false },
+  large: { listen: 'receiver', connect: 'sender', measuring: 'receiver', roundTrip: false },
+  rtt: { listen: 'echo', connect: 'pinger', measuring: 'pinger', roundTrip: true },
+  request: { listen: 'responder', connect: 'requester', measuring: 'requester', roundTrip: true },
+  inflight: { listen: 'responder', connect: 'requester', measuring: 'requester', roundTrip: false },
+};
+
+/**
  * Runs `lib` for `figure` over `transport` and resolves { result } or { error }.
  * `pinCpu`: a CPU number to pin round-trip pairs to (with taskset), or null.
+ * `extra`: more fields for both workers' job (e.g. { schema: true }, { inFlight: 1000 }).
  */
-export function measure({ lib, figure, transport, warmup, count, socketPath, pinCpu, timeoutMs }) {
-  const oneWay = figure !== 'rtt';
-  const listenRole = oneWay ? 'receiver' : 'echo';
-  const connectRole = oneWay ? 'sender' : 'pinger';
-  const measuringRole = oneWay ? listenRole : connectRole;
+export function measure({ lib, figure, transport, warmup, count, socketPath, pinCpu, timeoutMs, extra = {} }) {
+  const { listen: listenRole, connect: connectRole, measuring: measuringRole, roundTrip } = ROLES[figure];
   const endpoint = transport === 'unix' ? { path: socketPath } : { host: '127.0.0.1', port: 0 };
   const script = path.join(here, `${lib}.mjs`);
-  const pinned = !oneWay && pinCpu !== null;
+  const pinned = roundTrip && pinCpu !== null;
 
   return new Promise((resolve) => {
     const children = [];
@@ -51,7 +75,7 @@ export function measure({ lib, figure, transport, warmup, count, socketPath, pin
         .join('');
 
     const start = (role, at) => {
-      const job = JSON.stringify({ lib, role, figure, transport, endpoint: at, warmup, count });
+      const job = JSON.stringify({ ...extra, lib, role, figure, transport, endpoint: at, warmup, count });
       const child = fork(script, [job], {
         ...(pinned ? { execPath: 'taskset', execArgv: ['-c', String(pinCpu), process.execPath] } : { execArgv: [] }),
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -94,6 +118,11 @@ function check(message, warmup, count, figure) {
   if (figure === 'rtt') {
     if (!(message.p50 > 0) || !(message.p99 >= message.p50)) return { error: `implausible latencies ${JSON.stringify(message)}` };
     return { result: { p50: message.p50, p99: message.p99, mean: message.mean, count } };
+  }
+  if (figure === 'request') {
+    const { echo } = message;
+    if (!(message.p50 > 0) || !(message.p99 >= message.p50) || !(echo?.p50 > 0) || !(echo.p99 >= echo.p50)) return { error: `implausible latencies ${JSON.stringify(message)}` };
+    return { result: { p50: message.p50, p99: message.p99, mean: message.mean, echoP50: echo.p50, echoP99: echo.p99, echoMean: echo.mean, count } };
   }
   if (!(message.ms > 0)) return { error: `implausible time ${message.ms} ms` };
   if (figure === 'bytes' || figure === 'large') {

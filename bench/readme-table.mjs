@@ -1,19 +1,25 @@
 /**
  * Prints the README's performance table (Markdown) from bench/results.json, so the
- * table is the measured one, not retyped: `node bench/readme-table.mjs`. Then the
- * failover figure (bench/failover.mjs), when the results have it, as its own small table.
+ * table is the measured one, not retyped: `node bench/readme-table.mjs [results.json]`
+ * (another file: a quick run's, say). Then the failover figure (bench/failover.mjs) and
+ * the request figures (bench/requests.mjs), when the results have them, as their own
+ * small tables.
  */
 import fs from 'node:fs';
 import { LABELS, METRICS, formatValue } from './report.mjs';
+import { requestRatios } from './requests.mjs';
 
-const report = JSON.parse(fs.readFileSync(new URL('./results.json', import.meta.url), 'utf8'));
+const file = process.argv[2] ?? new URL('./results.json', import.meta.url);
+const report = JSON.parse(fs.readFileSync(file, 'utf8'));
 const { results, transports, libs, figures } = report;
 const NAMES = { raw: 'raw net', datasocket: '**DataSocket**', relay: 'DS bridge', 'port-floor': 'port floor', 'node-ipc': 'node-ipc 14', zeromq: 'zeromq 6' };
 const TITLES = { small: 'small values (~60 B objects)', bytes: '64 KiB `Uint8Array`', large: '32 MiB `Uint8Array`', rtt: null };
 const columns = figures.flatMap((figure) => METRICS[figure].map((metric) => ({ figure, ...metric })));
 const title = (c) => TITLES[c.figure] ?? c.title;
-console.log(`| library | transport | ${columns.map(title).join(' | ')} |`);
-console.log(`|---|---|${columns.map(() => '---').join('|')}|`);
+if (columns.length > 0) {
+  console.log(`| library | transport | ${columns.map(title).join(' | ')} |`);
+  console.log(`|---|---|${columns.map(() => '---').join('|')}|`);
+}
 for (const transport of transports) {
   for (const lib of libs) {
     const cells = columns.map(({ figure, key }) => {
@@ -35,4 +41,25 @@ if (report.failover) {
   console.log('| failover (`connectOrListen`): leader SIGKILLed → every follower re-linked | members | failovers | median | max |');
   console.log('|---|---|---|---|---|');
   console.log(`| ${transport} | ${members} | ${failovers} | ${cells.join(' | ')} |`);
+}
+if (report.requests) {
+  // DataSocket against itself: (×) is request over send/echo p50, and with the schema over without.
+  const { inFlight, results: byTransport } = report.requests;
+  const latency = (p50, p99) => `${formatValue('p50', p50)} / ${formatValue('p99', p99)}`;
+  const rate = (entry) => (entry.median ? formatValue('rate', entry.median.rate) : 'failed');
+  console.log('');
+  console.log(`| requests (DataSocket) | send/echo round trip p50 / p99 | request/reply round trip p50 / p99 | requests/s, ${inFlight} in flight | small values | small values, zod \`schema\` |`);
+  console.log('|---|---|---|---|---|---|');
+  for (const [transport, cell] of Object.entries(byTransport)) {
+    const { rtt, schemaCost } = requestRatios(cell);
+    const m = cell.roundTrip.median;
+    const cells = [
+      m ? latency(m.echoP50, m.echoP99) : 'failed',
+      m ? `**${latency(m.p50, m.p99)} (${rtt.toFixed(2)}×)**` : 'failed',
+      `**${rate(cell.inflight)}**`,
+      rate(cell.plain),
+      `**${rate(cell.schema)}${schemaCost === undefined ? '' : ` (${(1 - schemaCost).toFixed(2)}×)`}**`,
+    ];
+    console.log(`| ${transport} | ${cells.join(' | ')} |`);
+  }
 }

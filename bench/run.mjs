@@ -20,20 +20,27 @@
  * members on a local socket; printed as its own line after the table, saved as
  * `failover`, its target checked with the others.
  *
+ * Then the request figures (bench/requests.mjs, SPEC §10, §12), DataSocket against itself
+ * over each transport: request/reply beside send/echo round trips (in turn on one
+ * connection, pinned as above), requests/s with 1,000 in flight, and the small-value rate
+ * with a zod schema on the receiver beside the same rate without; printed as their own
+ * small table after the failover line, saved as `requests`, their targets checked too.
+ *
  * `--quick` (or BENCH_QUICK=1): a tenth of the values after half the warm-up,
  * 1 run unless BENCH_RUNS says otherwise, 5 failovers, results to the temp dir, not
  * bench/results.json. Environment: BENCH_RUNS=n; BENCH_LIBS,
- * BENCH_FIGURES (small,bytes,large,rtt,failover), BENCH_TRANSPORTS (unix,tcp): comma-separated
- * subsets; BENCH_PIN=0: do not pin round-trip pairs to one CPU (see pinCpu).
+ * BENCH_FIGURES (small,bytes,large,rtt,failover,requests), BENCH_TRANSPORTS (unix,tcp):
+ * comma-separated subsets (the request figures run when BENCH_LIBS has datasocket);
+ * BENCH_PIN=0: do not pin round-trip pairs to one CPU (see pinCpu).
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeFailover, FAILOVER_PLAN, failoverSocketDir, failoverTarget, measureFailover } from './failover.mjs';
-import { measure } from './measure.mjs';
+import { measure, roundTripCpu } from './measure.mjs';
 import { LABELS, METRICS, applies, formatValue, machine, printTable, summarize, targets } from './report.mjs';
+import { describeRequests, measureRequests, requestSocketDir, requestTargets } from './requests.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -61,15 +68,16 @@ const MEASUREMENT_TIMEOUT_MS = 60_000;
 // `npm run bench -- --quick` (or BENCH_QUICK=1): the same table in a fraction of the time, for a look.
 const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
 const runs = positiveInteger('BENCH_RUNS', quick ? 1 : 3);
-// The failover figure is not a library × transport cell: it runs apart, after the table's.
-const figuresAsked = subset('BENCH_FIGURES', [...FIGURES, 'failover']);
+// The failover and request figures are not library × transport cells: they run apart, after the table's.
+const figuresAsked = subset('BENCH_FIGURES', [...FIGURES, 'failover', 'requests']);
 const withFailover = figuresAsked.includes('failover');
 const plan = {
   // relay-moved only prices a copy (see bench/relay-moved.mjs): run it by naming it in BENCH_LIBS.
   libs: subset('BENCH_LIBS', LIBS, LIBS.filter((lib) => lib !== 'relay-moved')),
-  figures: figuresAsked.filter((figure) => figure !== 'failover'),
+  figures: figuresAsked.filter((figure) => figure !== 'failover' && figure !== 'requests'),
   transports: subset('BENCH_TRANSPORTS', TRANSPORTS),
 };
+const withRequests = figuresAsked.includes('requests') && plan.libs.includes('datasocket');
 
 /**
  * Round trips: whether the two processes share a CPU moves the latency by tens
@@ -79,11 +87,7 @@ const plan = {
  * taskset, and the figure compares what the libraries cost rather than where
  * they landed. One-way pairs are left to the OS, which spreads them.
  */
-const pinCpu = process.env.BENCH_PIN === '0' || !hasTaskset() ? null : os.cpus().length - 1;
-
-function hasTaskset() {
-  return spawnSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' }).status === 0;
-}
+const pinCpu = roundTripCpu();
 
 function positiveInteger(name, fallback) {
   const text = process.env[name];
@@ -173,19 +177,37 @@ if (withFailover) {
   console.log(`  failover  ${failover.failovers} SIGKILLs, ${failover.members} members, unix  ${shown}  [${((Date.now() - t0) / 1000).toFixed(1)} s]`);
 }
 
+let requests = null;
+if (withRequests) {
+  const requestDir = requestSocketDir();
+  try {
+    requests = await measureRequests({ quick, runs, transports, pinCpu, socketDir: requestDir, log: console.log });
+  } finally {
+    fs.rmSync(requestDir, { recursive: true, force: true });
+  }
+}
+
 summarize(results, plan);
 const finished = new Date();
 console.log('');
 console.log(`electron-datasocket bench — ${info.cpu}, ${info.cores} cores, Node ${info.node} — ${started.toISOString()}${quick ? ' — QUICK' : ''}`);
 console.log('');
-printTable(results, plan);
-console.log('');
+// Only the failover or request figures asked for (BENCH_FIGURES): no table, and no table's targets.
+if (figures.length > 0) {
+  printTable(results, plan);
+  console.log('');
+}
 if (failover !== null) {
   console.log(describeFailover(failover));
   console.log('');
 }
-const checks = targets(results, plan);
+if (requests !== null) {
+  console.log(describeRequests(requests));
+  console.log('');
+}
+const checks = figures.length > 0 ? targets(results, plan) : [];
 if (failover !== null) checks.push(failoverTarget(failover));
+if (requests !== null) checks.push(...requestTargets(requests));
 for (const { name, pass, detail } of checks) console.log(`${pass ? 'PASS' : 'FAIL'}  ${name}: ${detail}`);
 const loadAfter = os.loadavg();
 console.log('');
@@ -201,9 +223,10 @@ const report = {
   runs,
   roundTripPinnedToCpu: pinCpu,
   ...plan,
-  units: { rate: 'values/s', mbps: 'MB/s (10^6 bytes)', p50: 'µs', p99: 'µs', mean: 'µs', ms: 'ms (measured window)', failover: 'ms' },
+  units: { rate: 'values/s', mbps: 'MB/s (10^6 bytes)', p50: 'µs', p99: 'µs', mean: 'µs', ms: 'ms (measured window)', failover: 'ms', requests: 'p50, p99, echoP50, echoP99: µs; rate: values/s or requests/s' },
   results,
   failover,
+  requests,
   targets: checks,
 };
 // A quick look never replaces the reference results the README's table comes from.
