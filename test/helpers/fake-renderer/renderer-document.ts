@@ -111,5 +111,8 @@ export class RendererDocument {
       return { TextEncoder, TextDecoder };
     })`) as (encoder: typeof TextEncoder, decoder: typeof TextDecoder) => Globals;
     Object.assign(world.global, make(TextEncoder, TextDecoder));
+    // performance.now(), a monotonic clock in ms (the page's request deadlines run on it); nothing else of Performance.
+    const clock = world.evaluate('(function (now) { return { performance: { now: function () { return now(); } } }; })') as (now: () => number) => Globals;
+    Object.assign(world.global, clock(() => performance.now()));
   }
 }
