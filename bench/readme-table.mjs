@@ -43,7 +43,7 @@ if (report.failover) {
   console.log(`| ${transport} | ${members} | ${failovers} | ${cells.join(' | ')} |`);
 }
 if (report.requests) {
-  // DataSocket against itself: (×) is request over send/echo p50, and with the schema over without.
+  // DataSocket against itself: (×) is request over send/echo p50, and with the schema over without — the median of each run's own ratio.
   const { inFlight, results: byTransport } = report.requests;
   const latency = (p50, p99) => `${formatValue('p50', p50)} / ${formatValue('p99', p99)}`;
   const rate = (entry) => (entry.median ? formatValue('rate', entry.median.rate) : 'failed');

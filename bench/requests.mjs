@@ -109,15 +109,23 @@ function latency(p50, p99) {
   return `${formatValue('p50', p50)} / ${formatValue('p99', p99)}`;
 }
 
-/** Request p50 over echo p50, and the share of the rate the schema cost; undefined without data. */
+/**
+ * Request p50 over echo p50, and the share of the small-value rate the schema cost;
+ * undefined without data. Each is the median over the runs of that run's own ratio: the
+ * two sides of a ratio are measured together (one connection; back to back), so a
+ * run's ratio holds even when the machine's load moves both between runs.
+ */
 export function requestRatios(cell) {
-  const echo = cell.roundTrip.median?.echoP50;
-  const request = cell.roundTrip.median?.p50;
-  const plain = cell.plain.median?.rate;
-  const schema = cell.schema.median?.rate;
+  const paired = (a, b, of) =>
+    a.runs
+      .map((run, i) => [run.result, b.runs[i]?.result])
+      .filter(([x, y]) => x !== undefined && y !== undefined)
+      .map(([x, y]) => of(x, y));
+  const rtt = paired(cell.roundTrip, cell.roundTrip, (r) => r.p50 / r.echoP50);
+  const kept = paired(cell.schema, cell.plain, (withSchema, without) => withSchema.rate / without.rate);
   return {
-    rtt: echo === undefined || request === undefined ? undefined : request / echo,
-    schemaCost: plain === undefined || schema === undefined ? undefined : 1 - schema / plain,
+    rtt: rtt.length === 0 ? undefined : median(rtt),
+    schemaCost: kept.length === 0 ? undefined : 1 - median(kept),
   };
 }
 
@@ -129,12 +137,12 @@ export function requestTargets(report) {
     checks.push({
       name: `request round-trip p50 <= ${REQUEST_RTT_TARGET}x send/echo (${transport})`,
       pass: rtt !== undefined && rtt <= REQUEST_RTT_TARGET,
-      detail: rtt === undefined ? 'no data' : `${formatValue('p50', cell.roundTrip.median.p50)} vs ${formatValue('p50', cell.roundTrip.median.echoP50)}: ${rtt.toFixed(2)}x`,
+      detail: rtt === undefined ? 'no data' : `${rtt.toFixed(2)}x (medians ${formatValue('p50', cell.roundTrip.median.p50)} vs ${formatValue('p50', cell.roundTrip.median.echoP50)})`,
     });
     checks.push({
       name: `zod schema costs <= ${SCHEMA_COST_TARGET * 100} % of the small-value rate (${transport})`,
       pass: schemaCost !== undefined && schemaCost <= SCHEMA_COST_TARGET,
-      detail: schemaCost === undefined ? 'no data' : `${formatValue('rate', cell.schema.median.rate)} with vs ${formatValue('rate', cell.plain.median.rate)} without: ${(schemaCost * 100).toFixed(1)} %`,
+      detail: schemaCost === undefined ? 'no data' : `${(schemaCost * 100).toFixed(1)} % (medians ${formatValue('rate', cell.schema.median.rate)} with vs ${formatValue('rate', cell.plain.median.rate)} without)`,
     });
   }
   return checks;
@@ -169,7 +177,7 @@ export function describeRequests(report) {
     line(header),
     widths.map((w) => '-'.repeat(w)).join('  '),
     ...rows.map(line),
-    `DataSocket only, medians of the runs; requests and send/echo in turn on one connection, ${report.pinnedToCpu === null ? 'placed by the OS' : `pinned to CPU ${report.pinnedToCpu}`}; (×) = request over echo p50, and with schema over without.`,
+    `DataSocket only, medians of the runs; requests and send/echo in turn on one connection, ${report.pinnedToCpu === null ? 'placed by the OS' : `pinned to CPU ${report.pinnedToCpu}`}; (×) = request over echo p50, and with schema over without: the median of each run's own ratio.`,
     ...(failures.length > 0 ? ['Failures:', ...failures] : []),
   ].join('\n');
 }
