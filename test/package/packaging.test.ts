@@ -5,7 +5,8 @@
  * so the README cannot drift from what is tested — and type-checks them (moduleResolution
  * `bundler` and `nodenext`), builds them with electron-vite (the preload must come out as
  * one CommonJS file that requires only `electron`, and run as a sandbox runs it), runs the
- * Node example as two processes, and runs the installed `datasocket` command.
+ * Node examples (listener and client, two instances, requests), and runs the installed
+ * `datasocket` command.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,6 +26,8 @@ const SNIPPETS = [
   'listener.mjs',
   'client.mjs',
   'instance.mjs',
+  'requests.mjs',
+  'typed.ts',
   'src/main/index.ts',
   'src/preload/index.ts',
   'electron.vite.config.ts',
@@ -294,7 +297,7 @@ describe('a fresh app that installs the tarball and pastes the README', () => {
       // Node and Electron's main and preload: the electron types come from node_modules/electron.
       typecheck(`${mode}-node`, {
         compilerOptions: node,
-        files: ['listener.mjs', 'client.mjs', 'instance.mjs', 'electron.vite.config.ts', 'src/main/index.ts', 'src/preload/index.ts'],
+        files: ['listener.mjs', 'client.mjs', 'instance.mjs', 'requests.mjs', 'typed.ts', 'electron.vite.config.ts', 'src/main/index.ts', 'src/preload/index.ts'],
       }),
       typecheck(`${mode}-page`, { compilerOptions: page, files: ['src/renderer/app.ts'] }),
       // Without app.ts, whose import would bring the Window typings along by itself.
@@ -475,6 +478,14 @@ describe('a fresh app that installs the tarball and pastes the README', () => {
       listener.kill('SIGTERM');
       await exited;
     }
+  }, 60_000);
+
+  it('runs the requests example: a reply, a timeout and an abort, each as its comment says; then it exits by itself', async () => {
+    const runtime = fs.mkdtempSync(path.join(temp, 'xdg-'));
+    const result = await run(process.execPath, ['requests.mjs'], { cwd: app, env: { ...ENV, XDG_RUNTIME_DIR: runtime }, timeoutMs: 15_000 });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('sum: 6\nERR_DATASOCKET_TIMEOUT\nthe user cancelled\n');
   }, 60_000);
 
   it('runs the instances example as two processes: the second hands its command line to the first and gets an answer', async () => {
