@@ -75,8 +75,35 @@ export interface FailureValue {
 /** The failure value for a request that failed here with `code` (the handler's error, if any). */
 export function failureValue(code: typeof ErrorCode.NO_HANDLER | typeof ErrorCode.REMOTE, error: unknown): FailureValue {
   if (code === ErrorCode.NO_HANDLER) return { code, name: 'Error', message: 'the peer has no request handler' };
-  if (error instanceof Error) return { code, name: typeof error.name === 'string' ? error.name : 'Error', message: String(error.message) };
-  return { code, name: 'Error', message: typeof error === 'string' ? error : describe(error) };
+  let name = 'Error';
+  let message: string;
+  try {
+    // An app's error: its getters may throw, its text may be huge.
+    if (error instanceof Error) {
+      if (typeof error.name === 'string') name = cap(error.name, 256);
+      message = String(error.message);
+    } else {
+      message = typeof error === 'string' ? error : describe(error);
+    }
+  } catch {
+    message = 'the request handler failed with an error that could not be read';
+  }
+  return { code, name, message: cap(message, MAX_FAILURE_MESSAGE) };
+}
+
+/** The longest message a FAILURE carries; the rest is cut, saying how much. */
+const MAX_FAILURE_MESSAGE = 8 * 1024;
+
+function cap(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
+
+/** An aborted signal's reason; a signal-like object without one gets an AbortError, as AbortSignal.abort() gives. */
+export function abortReason(signal: AbortSignalLike): unknown {
+  if (signal.reason !== undefined) return signal.reason;
+  const error = new Error('the request was aborted');
+  error.name = 'AbortError';
+  return error;
 }
 
 interface Pending {
@@ -134,7 +161,7 @@ export class PendingRequests {
       if (options.signal !== undefined) {
         const signal = options.signal;
         pending.onAbort = () => {
-          if (this._settle(id) !== undefined) reject(signal.reason);
+          if (this._settle(id) !== undefined) reject(abortReason(signal));
         };
         signal.addEventListener('abort', pending.onAbort, { once: true });
       }

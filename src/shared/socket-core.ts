@@ -13,7 +13,7 @@ import { DataSocketError, ErrorCode, invalidArgument } from './errors.js';
 import { FrameReader, FrameWriter } from './frames.js';
 import { keepAliveFor, type ResolvedOptions } from './options.js';
 import { FrameKind } from './protocol.js';
-import { checkRequestOptions, failureValue, PendingRequests, type RequestOptions } from './requests.js';
+import { abortReason, checkRequestOptions, failureValue, PendingRequests, type FailureValue, type RequestOptions } from './requests.js';
 import { validateValue, type InferOutput, type StandardSchemaV1 } from './standard-schema.js';
 
 /** Where a socket is in its life. */
@@ -41,9 +41,11 @@ export interface DataSocketEvents<T = unknown> {
   receive: (value: T) => void;
   /**
    * A request from the peer (`request()` there): answer it with `respond(reply)` — a value
-   * or a Promise of one — once. A handler that throws (or whose returned Promise rejects)
-   * before answering fails the request with ERR_DATASOCKET_REMOTE; with no handler at all
-   * the peer gets ERR_DATASOCKET_NO_HANDLER.
+   * or a Promise of one — once; a second call throws ERR_DATASOCKET_INVALID_ARGUMENT. A
+   * handler that throws (or whose returned Promise rejects) before answering fails the
+   * request with ERR_DATASOCKET_REMOTE; with no handler at all the peer gets
+   * ERR_DATASOCKET_NO_HANDLER. A respond() after this socket closed or began closing sends
+   * nothing: the requester's request has failed with ERR_DATASOCKET_CLOSED already.
    */
   request: (value: T, respond: (reply: unknown) => void) => void;
   /** One per `send()`, in order, once that value was handed to the OS. */
@@ -97,6 +99,9 @@ const EVENT_NAMES = ['connect', 'listening', 'data', 'request', 'sent', 'drain',
  */
 const EAGER_FLUSH_BYTES = 64 * 1024;
 
+/** How far past maxBufferedBytes the FAILUREs refusing requests may queue (a failure value is ~70 bytes). */
+const FAILURE_RESERVE_BYTES = 4 * 1024;
+
 type Schedule = (task: () => void) => void;
 // Node batches until the event loop turns (setImmediate), so an async producer
 // still gets one write per turn; the page has no setImmediate and flushes per microtask checkpoint.
@@ -145,6 +150,8 @@ export abstract class DataSocketCore<T = unknown> extends Emitter<DataSocketEven
   /** The prefix frame (REQUEST, REPLY, FAILURE) just read, whose value frame comes next; -1 for none. */
   private _prefix = -1;
   private _prefixId = 0;
+  /** A REQUEST frame was queued before the connection opened. */
+  private _requestQueued = false;
   /** The error the socket failed with: the cause of its pending requests' rejections. */
   private _failure: DataSocketError | undefined = undefined;
   private _silentLooks = 0;
@@ -221,12 +228,14 @@ export abstract class DataSocketCore<T = unknown> extends Emitter<DataSocketEven
       if (this._state === 'open' && this._carrier?.peerRequests !== true) {
         throw new DataSocketError(ErrorCode.NO_HANDLER, 'the peer takes no requests (its HELLO did not announce REQUESTS)');
       }
-      if (checked.signal?.aborted === true) return Promise.reject(checked.signal.reason);
+      if (checked.signal?.aborted === true) return Promise.reject(abortReason(checked.signal));
       const requests = (this._requests ??= new PendingRequests());
       const id = requests.nextId();
       const limits = this._limits;
       limits.budget = this._options.maxBufferedBytes - this.bufferedAmount;
       this._encoder.encode(value, this._writer, limits, FrameKind.REQUEST, id);
+      // A request frame queued before the handshake must not reach a peer that takes none, even if it was aborted since.
+      if (this._state !== 'open') this._requestQueued = true;
       const reply = requests.add(id, checked);
       if (this._state === 'open') this._kick();
       return reply;
@@ -281,7 +290,7 @@ export abstract class DataSocketCore<T = unknown> extends Emitter<DataSocketEven
   /** The carrier connected and the listener accepted: emits `connect`, then sends what was queued. */
   protected opened(): void {
     if (this._state !== 'connecting') return;
-    if (this._requests !== null && this._requests.size > 0 && this._carrier?.peerRequests !== true) {
+    if (this._requestQueued && this._carrier?.peerRequests !== true) {
       this.fail(new DataSocketError(ErrorCode.PROTOCOL, 'requests were queued for a peer that takes none (its HELLO did not announce REQUESTS)'));
       return;
     }
@@ -339,7 +348,7 @@ export abstract class DataSocketCore<T = unknown> extends Emitter<DataSocketEven
   /** The carrier is gone. Clean if the peer said goodbye or we closed; otherwise the peer vanished. */
   protected ended(): void {
     if (this._state === 'closed') return;
-    if (this._reader?.midFrame) {
+    if (this._reader?.midFrame || this._prefix !== -1) {
       this.fail(new DataSocketError('ECONNRESET', 'the peer closed the connection in the middle of a frame'));
     } else if (this._role !== 'listener' && this._state === 'open' && !this._peerEnded) {
       this.fail(new DataSocketError('ECONNRESET', 'the connection ended without the peer closing it (did its process exit?)'));
@@ -518,13 +527,33 @@ export abstract class DataSocketCore<T = unknown> extends Emitter<DataSocketEven
     this._kick();
   }
 
-  /** Fails request `id` at the peer: no handler here, or the handler's error. */
+  /**
+   * Fails request `id` at the peer: no handler here, or the handler's error. A failure may
+   * use FAILURE_RESERVE_BYTES past maxBufferedBytes (so the reply that did not fit can still
+   * be refused); past that, the peer sends requests faster than it reads the answers, and
+   * the connection fails with ERR_DATASOCKET_BUFFER_FULL rather than queue without limit.
+   */
   private _answerFailure(id: number, code: typeof ErrorCode.NO_HANDLER | typeof ErrorCode.REMOTE, error: unknown): void {
     if (this._state !== 'open') return;
+    const limits = { maxFrameBytes: this._options.maxFrameBytes, budget: this._options.maxBufferedBytes + FAILURE_RESERVE_BYTES - this.bufferedAmount };
+    const encode = (value: FailureValue): void => {
+      this._encoder!.encode(value, this._writer, limits, FrameKind.FAILURE, id);
+    };
     try {
-      this._encoder!.encode(failureValue(code, error), this._writer, { maxFrameBytes: this._options.maxFrameBytes, budget: Number.MAX_SAFE_INTEGER }, FrameKind.FAILURE, id);
+      try {
+        encode(failureValue(code, error));
+      } catch (first) {
+        if ((first as DataSocketError).code === ErrorCode.BUFFER_FULL) throw first;
+        // Too large for maxFrameBytes, or not encodable: the peer still learns that the request failed.
+        encode({ code, name: 'Error', message: 'the request handler failed with an error that cannot be sent' });
+      }
     } catch {
-      // A failure value is a small plain object: only a maxFrameBytes below its size gets here; the request then times out.
+      this.fail(
+        new DataSocketError(
+          ErrorCode.BUFFER_FULL,
+          `answering a request would queue more than maxBufferedBytes (${this._options.maxBufferedBytes}): the peer sends requests faster than it reads the answers`,
+        ),
+      );
       return;
     }
     this._kick();

@@ -52,11 +52,15 @@ export function validateValue(schema: StandardSchemaV1, value: unknown, what: st
   } catch (error) {
     throw new DataSocketError(ErrorCode.INVALID_VALUE, `${what} could not be validated: the schema threw ${(error as Error)?.message ?? String(error)}`, { cause: error });
   }
+  if (typeof result !== 'object' || result === null) {
+    throw new DataSocketError(ErrorCode.INVALID_VALUE, `${what} could not be validated: the schema returned no result`);
+  }
   if (typeof (result as { then?: unknown }).then === 'function') {
     throw new DataSocketError(ErrorCode.INVALID_VALUE, `${what} could not be validated: the schema is asynchronous, and only a synchronous schema keeps values in order`);
   }
   const checked = result as StandardResult<unknown>;
   if (checked.issues === undefined) return checked.value;
+  if (!Array.isArray(checked.issues)) throw new DataSocketError(ErrorCode.INVALID_VALUE, `${what} could not be validated: the schema's issues are not a list`);
   const shown = checked.issues.slice(0, MAX_ISSUES_SHOWN).map(describeIssue);
   const more = checked.issues.length > MAX_ISSUES_SHOWN ? ` (and ${checked.issues.length - MAX_ISSUES_SHOWN} more)` : '';
   throw new DataSocketError(ErrorCode.INVALID_VALUE, `${what} failed its schema: ${shown.join('; ')}${more}`);
