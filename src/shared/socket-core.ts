@@ -547,7 +547,9 @@ export abstract class DataSocketCore<T = unknown> extends Emitter<DataSocketEven
         // Too large for maxFrameBytes, or not encodable: the peer still learns that the request failed.
         encode({ code, name: 'Error', message: 'the request handler failed with an error that cannot be sent' });
       }
-    } catch {
+    } catch (last) {
+      // A maxFrameBytes too small for even the fixed failure value: nothing can say it; the request meets its deadline.
+      if ((last as DataSocketError).code !== ErrorCode.BUFFER_FULL) return;
       this.fail(
         new DataSocketError(
           ErrorCode.BUFFER_FULL,
