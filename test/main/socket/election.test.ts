@@ -8,25 +8,16 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DataSocket } from '../../../src/index.js';
 import { abstractLockName, electionLockKind, lockedFileFlags } from '../../../src/main/socket/election.js';
 import { isLocalHost, resolveTarget } from '../../../src/main/socket/endpoint.js';
 import type { Rendezvous } from '../../../src/shared/rendezvous.js';
+import { useRuntimeDir } from '../../helpers/runtime-dir.js';
 import { tempDir, uniqueName } from '../../helpers/sockets.js';
 
 // This file's own per-user directory.
-const runtimeDir = tempDir('xdg-');
-let savedRuntimeDir: string | undefined;
-beforeAll(() => {
-  savedRuntimeDir = process.env.XDG_RUNTIME_DIR;
-  process.env.XDG_RUNTIME_DIR = runtimeDir;
-});
-afterAll(() => {
-  if (savedRuntimeDir === undefined) delete process.env.XDG_RUNTIME_DIR;
-  else process.env.XDG_RUNTIME_DIR = savedRuntimeDir;
-  fs.rmSync(runtimeDir, { recursive: true, force: true });
-});
+const runtimeDir = useRuntimeDir();
 
 function role(rendezvous: Rendezvous<DataSocket>, wanted: string): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -8,29 +8,20 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DataSocket, DataSocketError, ErrorCode, type Rendezvous } from '../../../src/index.js';
 import { abstractLockName, electionLockKind } from '../../../src/main/socket/election.js';
 import { resolveTarget } from '../../../src/main/socket/endpoint.js';
 import { useCleanup } from '../../helpers/cleanup.js';
 import { listenIn } from '../../helpers/peer.js';
+import { useRuntimeDir } from '../../helpers/runtime-dir.js';
 import { once, sleep, tempDir, uniqueName, until } from '../../helpers/sockets.js';
 
 const { track, spawn } = useCleanup();
 
 // This file's own per-user directory, shared with the peer processes it starts.
-const runtimeDir = tempDir('xdg-');
+const runtimeDir = useRuntimeDir();
 const ENV = { XDG_RUNTIME_DIR: runtimeDir };
-let savedRuntimeDir: string | undefined;
-beforeAll(() => {
-  savedRuntimeDir = process.env.XDG_RUNTIME_DIR;
-  process.env.XDG_RUNTIME_DIR = runtimeDir;
-});
-afterAll(() => {
-  if (savedRuntimeDir === undefined) delete process.env.XDG_RUNTIME_DIR;
-  else process.env.XDG_RUNTIME_DIR = savedRuntimeDir;
-  fs.rmSync(runtimeDir, { recursive: true, force: true });
-});
 
 type Member = Rendezvous<DataSocket>;
 
