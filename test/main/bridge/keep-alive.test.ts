@@ -4,19 +4,17 @@
  * it whether the peer answers pings. Real host and client over a message channel,
  * real sockets, a real second process.
  */
-import { randomBytes } from 'node:crypto';
-import net from 'node:net';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DataSocket as NodeDataSocket, ErrorCode } from '../../../src/index.js';
 import type { PageDataSocket } from '../../../src/renderer/client.js';
 import type { ClientMessage, HostMessage } from '../../../src/shared/bridge-protocol.js';
-import { encodeHello, encodeVerdict, FRAME_HEADER_BYTES, FrameKind, HELLO_BYTES, Verdict, writeFrameHeader } from '../../../src/shared/protocol.js';
+import { FRAME_HEADER_BYTES, FrameKind, HELLO_BYTES, writeFrameHeader } from '../../../src/shared/protocol.js';
 import { bridgedPage } from '../../helpers/bridge.js';
 import { useCleanup } from '../../helpers/cleanup.js';
+import { foreignListener as foreignListenerAt } from '../../helpers/foreign-listener.js';
 import { expectTimedOutSilence, freezeUntilClosed } from '../../helpers/frozen-peer.js';
 import { listenIn } from '../../helpers/peer.js';
-import { listening, once, record, sleep, tempDir, uniqueName, until } from '../../helpers/sockets.js';
+import { listening, once, record, sleep, uniqueName, until } from '../../helpers/sockets.js';
 
 const { track, spawn } = useCleanup();
 
@@ -149,23 +147,9 @@ for (const transport of [
 describe("§11 a page's keep-alive and a peer that does not answer pings", () => {
   /** A foreign listener: HELLO with flags 02 (no PINGS), then 56 00; it keeps what the client writes. */
   async function foreignListener() {
-    const file = path.join(tempDir('alive-'), 'foreign.sock');
-    const received: Buffer[] = [];
-    const server = net.createServer((socket) => {
-      socket.write(encodeHello(0x02, randomBytes(16)));
-      let verdictSent = false;
-      socket.on('data', (chunk) => {
-        received.push(chunk);
-        if (!verdictSent && Buffer.concat(received).length >= HELLO_BYTES) {
-          verdictSent = true;
-          socket.write(encodeVerdict(Verdict.ACCEPTED));
-        }
-      });
-      socket.on('error', () => {});
-    });
-    await new Promise<void>((resolve) => server.listen(file, resolve));
-    track(server);
-    return { file, received };
+    const foreign = await foreignListenerAt(0x02, 'alive-');
+    track(foreign.server);
+    return foreign;
   }
 
   it('main tells the page the peer does not answer pings; the page sends none and keeps the connection', async () => {

@@ -4,9 +4,7 @@
  * other frame and decodes none. Real host and client over a message channel, real
  * sockets, Node peers in this process and in another.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -14,11 +12,12 @@ import { z } from 'zod';
 import { DataSocket as NodeDataSocket, DataSocketError, ErrorCode } from '../../../src/index.js';
 import type { PageDataSocket } from '../../../src/renderer/client.js';
 import type { DataSocketCore } from '../../../src/shared/socket-core.js';
-import { encodeHello, encodeVerdict, FRAME_HEADER_BYTES, FrameKind, HELLO_BYTES, HelloFlag, Verdict, writeFrameHeader } from '../../../src/shared/protocol.js';
+import { FRAME_HEADER_BYTES, FrameKind, HELLO_BYTES, HelloFlag, writeFrameHeader } from '../../../src/shared/protocol.js';
 import { bridgedPage } from '../../helpers/bridge.js';
 import { useCleanup } from '../../helpers/cleanup.js';
+import { foreignListener as foreignListenerAt } from '../../helpers/foreign-listener.js';
 import { recordingRelay } from '../../helpers/relay.js';
-import { listening, observe, record, sleep, tempDir, uniqueName, until } from '../../helpers/sockets.js';
+import { listening, observe, record, sleep, uniqueName, until } from '../../helpers/sockets.js';
 
 type Page = ReturnType<typeof bridgedPage>;
 /** Either end: Node's DataSocket or a page's. */
@@ -557,23 +556,9 @@ function clientId(p: Page, n = 1): number {
 describe('§6 §10 a hostile page: request frames main will not relay', () => {
   /** A foreign listener that takes no requests: HELLO with LISTENER and PINGS only, then 56 00; it keeps what the client writes. */
   async function foreignListener() {
-    const file = path.join(tempDir('req-'), 'foreign.sock');
-    const received: Buffer[] = [];
-    const server = net.createServer((socket) => {
-      socket.write(encodeHello(HelloFlag.LISTENER | HelloFlag.PINGS, randomBytes(16)));
-      let verdictSent = false;
-      socket.on('data', (chunk) => {
-        received.push(chunk);
-        if (!verdictSent && Buffer.concat(received).length >= HELLO_BYTES) {
-          verdictSent = true;
-          socket.write(encodeVerdict(Verdict.ACCEPTED));
-        }
-      });
-      socket.on('error', () => {});
-    });
-    await new Promise<void>((resolve) => server.listen(file, resolve));
-    track(server);
-    return { file, received };
+    const foreign = await foreignListenerAt(HelloFlag.LISTENER | HelloFlag.PINGS, 'req-');
+    track(foreign.server);
+    return foreign;
   }
 
   it("to a peer whose HELLO lacks REQUESTS: main says so on 'open', and the page's request() rejects with ERR_DATASOCKET_NO_HANDLER, sending nothing", async () => {

@@ -4,17 +4,15 @@
  * one is pinged and kept, a busy one is never pinged. A relay between the two ends
  * (test/helpers/relay.ts) counts the frames that crossed.
  */
-import { randomBytes } from 'node:crypto';
-import net from 'node:net';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DataSocket, ErrorCode } from '../../../src/index.js';
-import { encodeHello, encodeVerdict, FrameKind, HELLO_BYTES, Verdict } from '../../../src/shared/protocol.js';
+import { FrameKind, HELLO_BYTES } from '../../../src/shared/protocol.js';
 import { useCleanup } from '../../helpers/cleanup.js';
+import { foreignListener } from '../../helpers/foreign-listener.js';
 import { expectTimedOutSilence, freezeUntilClosed } from '../../helpers/frozen-peer.js';
 import { listenIn } from '../../helpers/peer.js';
 import { recordingRelay } from '../../helpers/relay.js';
-import { listening, once, record, sleep, tempDir, uniqueName, until } from '../../helpers/sockets.js';
+import { listening, once, record, sleep, uniqueName, until } from '../../helpers/sockets.js';
 
 const { track, spawn } = useCleanup();
 
@@ -159,21 +157,7 @@ for (const transport of TRANSPORTS) {
 describe('§11 keep-alive needs a peer that answers pings', () => {
   it('never pings a listener whose HELLO did not set PINGS, and keeps the connection', async () => {
     // A foreign listener: HELLO with flags 02 (no PINGS), then 56 00; it records what the client writes.
-    const file = path.join(tempDir('alive-'), 'foreign.sock');
-    const received: Buffer[] = [];
-    const server = net.createServer((socket) => {
-      socket.write(encodeHello(0x02, randomBytes(16)));
-      let verdictSent = false;
-      socket.on('data', (chunk) => {
-        received.push(chunk);
-        if (!verdictSent && Buffer.concat(received).length >= HELLO_BYTES) {
-          verdictSent = true;
-          socket.write(encodeVerdict(Verdict.ACCEPTED));
-        }
-      });
-      socket.on('error', () => {});
-    });
-    await new Promise<void>((resolve) => server.listen(file, resolve));
+    const { server, file, received } = await foreignListener(0x02, 'alive-');
     try {
       const client = track(DataSocket.connect(file, { keepAliveMs: 50 }));
       const events = record(client);
