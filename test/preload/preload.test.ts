@@ -7,55 +7,27 @@
  * sockets. Page code here is the test, using `window.Net.DataSocket` with values made of
  * the page's own objects.
  */
-import fs from 'node:fs';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DataSocket as NodeDataSocket, ErrorCode } from '../../src/index.js';
-import { installDataSocketBridge, type DataSocketBridge } from '../../src/main/bridge/electron-bridge.js';
 import { BRIDGE_CHANNEL } from '../../src/shared/bridge-protocol.js';
 import type { DataSocketCore } from '../../src/shared/socket-core.js';
 import { appPreload, type AppBuild } from '../helpers/app-preload.js';
-import { FakeTab, ipcMain } from '../helpers/fake-electron.js';
-import { loadPreload, type PreloadOptions, type RendererDocument } from '../helpers/fake-renderer.js';
-import { observe, sleep, tempDir, uniqueName, until } from '../helpers/sockets.js';
+import { ipcMain } from '../helpers/fake-electron.js';
+import type { PreloadOptions } from '../helpers/fake-renderer.js';
+import { usePreloadPages } from '../helpers/preload-pages.js';
+import { observe, sleep, uniqueName, until } from '../helpers/sockets.js';
 import { VALUE_CASES } from '../helpers/value-table.js';
 
 vi.mock('electron', async () => (await import('../helpers/fake-electron.js')).fakeElectron);
 
-// Bare names land in <XDG_RUNTIME_DIR>/datasocket: a directory of this file's own.
-const runtimeDir = tempDir('ds-preload-');
-process.env.XDG_RUNTIME_DIR = runtimeDir;
-afterAll(() => fs.rmSync(runtimeDir, { recursive: true, force: true }));
+const { install, track, loadPage } = usePreloadPages('ds-preload-');
 
 /** 8 MiB with a pattern that shows any shifted, dropped or repeated byte. */
 const LARGE = Uint8Array.from({ length: 8 * 1024 * 1024 }, (_, i) => (i * 31 + (i >>> 16)) & 0xff);
 
-const bridges: DataSocketBridge[] = [];
-const documents: RendererDocument[] = [];
-const ours: { close(): void }[] = [];
-
-afterEach(() => {
-  for (const document of documents.splice(0)) {
-    document.unload();
-    expect(document.uncaught, 'what the page\'s listeners and timers threw').toEqual([]);
-  }
-  for (const bridge of bridges.splice(0)) bridge.dispose();
-  for (const socket of ours.splice(0)) socket.close();
-});
-
-function install(): void {
-  bridges.push(installDataSocketBridge());
-}
-
-function track<T extends { close(): void }>(socket: T): T {
-  ours.push(socket);
-  return socket;
-}
-
 /** A tab whose main frame loaded a document with the app's preload; `DataSocket` is the page's `window.Net.DataSocket`. */
 async function openPage(source?: string, options?: PreloadOptions) {
-  const tab = new FakeTab();
-  const document = loadPreload(tab, tab.mainFrame, source ?? (await appPreload()), options);
-  documents.push(document);
+  const { tab, document } = await loadPage(source, options);
   return { tab, document, DataSocket: document.mainWorld.global.Net?.DataSocket as PageDataSocketClass | undefined };
 }
 

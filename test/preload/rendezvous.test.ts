@@ -6,36 +6,21 @@
  * test/helpers/fake-electron.ts) with real sockets. Page code here is script evaluated in
  * the page's main world: the rendezvous, its handlers and the values are the page's own.
  */
-import fs from 'node:fs';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DataSocket as NodeDataSocket, ErrorCode } from '../../src/index.js';
-import { installDataSocketBridge, type DataSocketBridge } from '../../src/main/bridge/electron-bridge.js';
 import type { RendezvousRole } from '../../src/shared/rendezvous.js';
 import type { DataSocketCore } from '../../src/shared/socket-core.js';
-import { appPreload } from '../helpers/app-preload.js';
-import { FakeTab } from '../helpers/fake-electron.js';
-import { loadPreload, type RendererDocument, type World } from '../helpers/fake-renderer.js';
-import { sleep, tempDir, uniqueName, until } from '../helpers/sockets.js';
+import type { FakeTab } from '../helpers/fake-electron.js';
+import type { RendererDocument, World } from '../helpers/fake-renderer.js';
+import { usePreloadPages } from '../helpers/preload-pages.js';
+import { sleep, uniqueName, until } from '../helpers/sockets.js';
 
 vi.mock('electron', async () => (await import('../helpers/fake-electron.js')).fakeElectron);
 
 // Bare names, and the election's key, live in <XDG_RUNTIME_DIR>/datasocket: a directory of this file's own.
-const runtimeDir = tempDir('ds-rendezvous-');
-process.env.XDG_RUNTIME_DIR = runtimeDir;
-afterAll(() => fs.rmSync(runtimeDir, { recursive: true, force: true }));
-
-const bridges: DataSocketBridge[] = [];
-const documents: RendererDocument[] = [];
-const ours: { close(): void }[] = [];
-
-afterEach(() => {
+// After each test, the pages' members leave first.
+const { ours, install, loadPage } = usePreloadPages('ds-rendezvous-', () => {
   for (const member of members.splice(0)) member.leave();
-  for (const document of documents.splice(0)) {
-    document.unload();
-    expect(document.uncaught, "what the page's listeners and timers threw").toEqual([]);
-  }
-  for (const bridge of bridges.splice(0)) bridge.dispose();
-  for (const socket of ours.splice(0)) socket.close();
 });
 
 /** What a page's member went through, as its main-world handlers recorded it (arrays of the page's world). */
@@ -92,9 +77,7 @@ const members: PageMember[] = [];
 
 /** Opens a tab whose page has `window.Net` from the app's preload. */
 async function openPage(): Promise<{ tab: FakeTab; document: RendererDocument; world: World }> {
-  const tab = new FakeTab();
-  const document = loadPreload(tab, tab.mainFrame, await appPreload());
-  documents.push(document);
+  const { tab, document } = await loadPage();
   expect(document.preloadError).toBeUndefined();
   return { tab, document, world: document.mainWorld };
 }
@@ -122,10 +105,6 @@ async function join(name: string): Promise<PageMember> {
 
 function settled(member: PageMember): boolean {
   return member.member.role === 'leader' || member.member.role === 'follower';
-}
-
-function install(): void {
-  bridges.push(installDataSocketBridge());
 }
 
 /** Two pages that met at `name`, settled: [leader, follower]. */

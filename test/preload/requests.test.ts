@@ -8,43 +8,19 @@
  * The page's zod is the page's own too: zod bundled as an app bundles its renderer
  * code, run as a script of that world (which has no module loader and no eval).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DataSocket as NodeDataSocket, ErrorCode } from '../../src/index.js';
-import { installDataSocketBridge, type DataSocketBridge } from '../../src/main/bridge/electron-bridge.js';
 import type { DataSocketCore } from '../../src/shared/socket-core.js';
-import { appPreload } from '../helpers/app-preload.js';
-import { FakeTab } from '../helpers/fake-electron.js';
-import { loadPreload, type RendererDocument, type World } from '../helpers/fake-renderer.js';
-import { listening, tempDir, uniqueName, until } from '../helpers/sockets.js';
+import type { FakeTab } from '../helpers/fake-electron.js';
+import type { RendererDocument, World } from '../helpers/fake-renderer.js';
+import { usePreloadPages } from '../helpers/preload-pages.js';
+import { listening, uniqueName, until } from '../helpers/sockets.js';
 
 vi.mock('electron', async () => (await import('../helpers/fake-electron.js')).fakeElectron);
 
-// Bare names land in <XDG_RUNTIME_DIR>/datasocket: a directory of this file's own.
-const runtimeDir = tempDir('ds-requests-');
-process.env.XDG_RUNTIME_DIR = runtimeDir;
-afterAll(() => fs.rmSync(runtimeDir, { recursive: true, force: true }));
-
-const bridges: DataSocketBridge[] = [];
-const documents: RendererDocument[] = [];
-const ours: { close(): void }[] = [];
-
-afterEach(() => {
-  for (const document of documents.splice(0)) {
-    document.unload();
-    expect(document.uncaught, "what the page's listeners and timers threw").toEqual([]);
-  }
-  for (const bridge of bridges.splice(0)) bridge.dispose();
-  for (const socket of ours.splice(0)) socket.close();
-});
-
-function install(): DataSocketBridge {
-  const bridge = installDataSocketBridge();
-  bridges.push(bridge);
-  return bridge;
-}
+const { bridges, ours, install, loadPage } = usePreloadPages('ds-requests-');
 
 interface Page {
   tab: FakeTab;
@@ -56,9 +32,7 @@ interface Page {
 
 /** Opens a tab whose page has `window.Net` from the app's preload. */
 async function openPage(): Promise<Page> {
-  const tab = new FakeTab();
-  const document = loadPreload(tab, tab.mainFrame, await appPreload());
-  documents.push(document);
+  const { tab, document } = await loadPage();
   expect(document.preloadError).toBeUndefined();
   const world = document.mainWorld;
   return {
