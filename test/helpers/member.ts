@@ -3,8 +3,8 @@
  * over the built package): start them, tell them to join, leave or end, wait for
  * what they report, kill them. Call `ensureBuilt()` (./built.ts) before starting any.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ChildDriver } from './child-driver.js';
 
 const MEMBER = fileURLToPath(new URL('../fixtures/member.mjs', import.meta.url));
 
@@ -44,70 +44,21 @@ export type MemberEvent =
 export type RoundEvent = Exclude<MemberEvent, { ev: 'ready' | 'done' | 'threw' }>;
 
 /** A running member process and everything it reported so far. */
-export class Member {
-  readonly events: MemberEvent[] = [];
+export class Member extends ChildDriver<MemberEvent, MemberCommand> {
   readonly ready: Promise<void>;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  readonly #child: ChildProcess;
-  #waiters: { match: (e: MemberEvent) => boolean; resolve: (e: MemberEvent) => void }[] = [];
 
   constructor(env: NodeJS.ProcessEnv = {}) {
-    this.#child = fork(MEMBER, [], {
-      execArgv: [],
-      serialization: 'advanced',
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.#child.on('message', (event: MemberEvent) => {
-      this.events.push(event);
-      this.#waiters = this.#waiters.filter((w) => {
-        if (!w.match(event)) return true;
-        w.resolve(event);
-        return false;
-      });
-    });
-    // Sending to a member that was just killed fails with EPIPE; the exit is what the tests look at.
-    this.#child.on('error', () => {});
-    this.exited = new Promise((resolve) => this.#child.on('exit', (code, signal) => resolve({ code, signal })));
+    super('member', MEMBER, [], env);
     this.ready = this.waitFor((e) => e.ev === 'ready', 30_000).then(() => undefined);
   }
 
-  get pid(): number {
-    return this.#child.pid!;
-  }
-
   get running(): boolean {
-    return this.#child.exitCode === null && this.#child.signalCode === null;
+    return this.child.exitCode === null && this.child.signalCode === null;
   }
 
   /** Sends a command without waiting (many members are told at once). */
   send(command: MemberCommand): void {
-    this.#child.send(command);
-  }
-
-  /** Sends a command; resolves once the member ran it (rejects if it threw). */
-  async run(command: MemberCommand): Promise<void> {
-    const done = this.waitFor((e) => (e.ev === 'done' || e.ev === 'threw') && e.op === command.op, 15_000, this.events.length);
-    this.#child.send(command);
-    const result = await done;
-    if (result.ev === 'threw') throw Object.assign(new Error(result.message), { code: result.code });
-  }
-
-  /** Resolves with the first event (from index `from` on) that matches; rejects after `timeoutMs`. */
-  waitFor(match: (e: MemberEvent) => boolean, timeoutMs = 15_000, from = 0): Promise<MemberEvent> {
-    const seen = this.events.slice(from).find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiters = this.#waiters.filter((w) => w.resolve !== done);
-        reject(new Error(`member ${this.pid}: no matching event within ${timeoutMs} ms; saw ${JSON.stringify(this.events.slice(-8))}`));
-      }, timeoutMs);
-      const done = (e: MemberEvent): void => {
-        clearTimeout(timer);
-        resolve(e);
-      };
-      this.#waiters.push({ match, resolve: done });
-    });
+    this.child.send(command);
   }
 
   /** What this member reported in round `round`, in order. */
@@ -120,15 +71,11 @@ export class Member {
     return this.round(round).flatMap((e) => (e.ev === 'role' ? [e.role] : []));
   }
 
-  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
-    this.#child.kill(signal);
-  }
-
   /** Ends the process (it exits when its channel closes); killed if it does not within 3 s. */
   async stop(): Promise<void> {
     if (!this.running) return;
-    if (this.#child.connected) this.#child.disconnect();
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 3_000);
+    if (this.child.connected) this.child.disconnect();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3_000);
     await this.exited;
     clearTimeout(timer);
   }

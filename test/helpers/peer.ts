@@ -2,9 +2,9 @@
  * Drives an app-instance process (test/fixtures/peer.ts) from a test: send it
  * commands, wait for the events it reports, kill it.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { PeerAcceptor, PeerAnswer, PeerCommand, PeerEvent } from '../fixtures/peer.js';
+import { ChildDriver } from './child-driver.js';
 
 const PEER = fileURLToPath(new URL('../fixtures/peer.ts', import.meta.url));
 
@@ -27,61 +27,9 @@ export function isReplyTo(value: ReturnType<typeof requestValue>, reply: unknown
 }
 
 /** A running peer process and everything it reported so far. */
-export class Peer {
-  readonly events: PeerEvent[] = [];
-  readonly #child: ChildProcess;
-  #waiters: { match: (e: PeerEvent) => boolean; resolve: (e: PeerEvent) => void }[] = [];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-
+export class Peer extends ChildDriver<PeerEvent, PeerCommand> {
   constructor(env: NodeJS.ProcessEnv = {}) {
-    this.#child = fork(PEER, [], {
-      execArgv: ['--import', 'tsx'],
-      serialization: 'advanced',
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.#child.on('message', (event: PeerEvent) => {
-      this.events.push(event);
-      this.#waiters = this.#waiters.filter((w) => {
-        if (!w.match(event)) return true;
-        w.resolve(event);
-        return false;
-      });
-    });
-    // Sending to a peer that was just killed fails with EPIPE; the exit is what the tests look at.
-    this.#child.on('error', () => {});
-    this.exited = new Promise((resolve) => this.#child.on('exit', (code, signal) => resolve({ code, signal })));
-  }
-
-  get pid(): number {
-    return this.#child.pid!;
-  }
-
-  /** Sends a command; resolves once the peer ran it (rejects if it threw). */
-  async run(command: PeerCommand): Promise<void> {
-    const done = this.waitFor((e) => (e.ev === 'done' || e.ev === 'threw') && e.op === command.op, 15_000, this.events.length);
-    this.#child.send(command);
-    const result = await done;
-    if (result.ev === 'threw') throw Object.assign(new Error(result.message), { code: result.code });
-  }
-
-  /** Resolves with the first event (from index `from` on) that matches. */
-  waitFor<E extends PeerEvent>(match: (e: PeerEvent) => e is E, timeoutMs?: number, from?: number): Promise<E>;
-  waitFor(match: (e: PeerEvent) => boolean, timeoutMs?: number, from?: number): Promise<PeerEvent>;
-  waitFor(match: (e: PeerEvent) => boolean, timeoutMs = 15_000, from = 0): Promise<PeerEvent> {
-    const seen = this.events.slice(from).find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiters = this.#waiters.filter((w) => w.resolve !== done);
-        reject(new Error(`peer ${this.pid}: no matching event within ${timeoutMs} ms; saw ${JSON.stringify(this.events.slice(-8))}`));
-      }, timeoutMs);
-      const done = (e: PeerEvent): void => {
-        clearTimeout(timer);
-        resolve(e);
-      };
-      this.#waiters.push({ match, resolve: done });
-    });
+    super('peer', PEER, ['--import', 'tsx'], env);
   }
 
   /** Waits for event `ev` of socket `id`. */
@@ -89,15 +37,11 @@ export class Peer {
     return this.waitFor((e) => e.ev === ev && 'id' in e && e.id === id, timeoutMs);
   }
 
-  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
-    this.#child.kill(signal);
-  }
-
   /** Ends the process (it exits when its IPC channel closes). */
   async stop(): Promise<void> {
-    if (this.#child.exitCode === null && this.#child.signalCode === null) {
-      this.#child.disconnect();
-      const timer = setTimeout(() => this.#child.kill('SIGKILL'), 3_000);
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.disconnect();
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 3_000);
       await this.exited;
       clearTimeout(timer);
     }
