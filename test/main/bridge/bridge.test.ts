@@ -4,7 +4,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DataSocket as NodeDataSocket, ErrorCode } from '../../../src/index.js';
 import type { PageDataSocket } from '../../../src/renderer/client.js';
@@ -12,6 +11,7 @@ import type { HostMessage } from '../../../src/shared/bridge-protocol.js';
 import { bridgedPage } from '../../helpers/bridge.js';
 import { useCleanup } from '../../helpers/cleanup.js';
 import { listenIn } from '../../helpers/peer.js';
+import { runtimeImports } from '../../helpers/runtime-imports.js';
 import { listening, once, record, sleep, uniqueName, until } from '../../helpers/sockets.js';
 
 type Page = ReturnType<typeof bridgedPage>;
@@ -349,20 +349,7 @@ describe('§6 cleanup when the page goes away', () => {
 
 describe('§6 data path: main relays bytes and never decodes a page payload', () => {
   it('the host imports nothing that can decode a value', () => {
-    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-    const seen = new Set<string>();
-    const visit = (file: string): void => {
-      if (seen.has(file)) return;
-      seen.add(file);
-      const source = fs.readFileSync(file, 'utf8');
-      // Type-only imports vanish at run time; only real imports load code.
-      for (const [, spec] of source.matchAll(/^\s*(?:import|export)\s+(?!type\b)[^;]*?from\s+'([^']+)'/gm)) {
-        if (spec!.startsWith('.')) visit(path.resolve(path.dirname(file), spec!.replace(/\.js$/, '.ts')));
-        else seen.add(spec!);
-      }
-    };
-    visit(path.join(root, 'src/main/bridge/host.ts'));
-    const names = [...seen].map((f) => path.relative(root, f) || f);
+    const names = runtimeImports('src/main/bridge/host.ts');
     expect(names).toContain('src/shared/frames.ts');
     expect(names.filter((n) => /codec|msgpackr|socket-core/.test(n))).toEqual([]);
   });

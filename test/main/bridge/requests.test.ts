@@ -4,9 +4,6 @@
  * other frame and decodes none. Real host and client over a message channel, real
  * sockets, Node peers in this process and in another.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DataSocket as NodeDataSocket, DataSocketError, ErrorCode } from '../../../src/index.js';
@@ -17,6 +14,7 @@ import { bridgedPage } from '../../helpers/bridge.js';
 import { useCleanup } from '../../helpers/cleanup.js';
 import { foreignListener as foreignListenerAt } from '../../helpers/foreign-listener.js';
 import { recordingRelay } from '../../helpers/relay.js';
+import { runtimeImports } from '../../helpers/runtime-imports.js';
 import { listening, observe, record, sleep, uniqueName, until } from '../../helpers/sockets.js';
 
 type Page = ReturnType<typeof bridgedPage>;
@@ -366,20 +364,7 @@ describe("§10 a page's pending requests when the connection goes", () => {
 
 describe('§6 §10 data path: main relays request frames and never decodes a page payload', () => {
   it('the host loads no codec, no socket core and no request bookkeeping', () => {
-    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-    const seen = new Set<string>();
-    const visit = (file: string): void => {
-      if (seen.has(file)) return;
-      seen.add(file);
-      const source = fs.readFileSync(file, 'utf8');
-      // Type-only imports vanish at run time; only real imports load code.
-      for (const [, spec] of source.matchAll(/^\s*(?:import|export)\s+(?!type\b)[^;]*?from\s+'([^']+)'/gm)) {
-        if (spec!.startsWith('.')) visit(path.resolve(path.dirname(file), spec!.replace(/\.js$/, '.ts')));
-        else seen.add(spec!);
-      }
-    };
-    visit(path.join(root, 'src/main/bridge/host.ts'));
-    const names = [...seen].map((f) => path.relative(root, f) || f);
+    const names = runtimeImports('src/main/bridge/host.ts');
     expect(names).toContain('src/shared/frames.ts');
     expect(names.filter((n) => /codec|msgpackr|socket-core|requests/.test(n))).toEqual([]);
   });
