@@ -14,6 +14,7 @@ import { bridgedPage } from '../../helpers/bridge.js';
 import { useCleanup } from '../../helpers/cleanup.js';
 import { foreignListener as foreignListenerAt } from '../../helpers/foreign-listener.js';
 import { recordingRelay } from '../../helpers/relay.js';
+import { rejection } from '../../helpers/rejection.js';
 import { runtimeImports } from '../../helpers/runtime-imports.js';
 import { listening, observe, record, sleep, uniqueName, until } from '../../helpers/sockets.js';
 
@@ -26,16 +27,6 @@ const { track, spawn } = useCleanup();
 
 function page(): Page {
   return track(bridgedPage());
-}
-
-/** What `promise` rejected with; fails the test if it resolved. */
-async function rejection(promise: Promise<unknown>): Promise<DataSocketError & { cause?: unknown }> {
-  try {
-    const value = await promise;
-    throw new Error(`expected a rejection, got ${JSON.stringify(value)}`);
-  } catch (error) {
-    return error as DataSocketError;
-  }
 }
 
 /** The requester is the page's client and a Node listener's connection answers, or a Node client requests and a page's accepted connection answers. */

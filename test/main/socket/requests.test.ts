@@ -11,6 +11,7 @@ import { DataSocket, DataSocketError, ErrorCode, type ConnectOptions, type Liste
 import { FrameKind } from '../../../src/shared/protocol.js';
 import { useCleanup } from '../../helpers/cleanup.js';
 import { recordingRelay, type Direction, type RecordingRelay } from '../../helpers/relay.js';
+import { rejection } from '../../helpers/rejection.js';
 import { listening, once, record, sleep, uniqueName, until } from '../../helpers/sockets.js';
 
 const { track } = useCleanup();
@@ -84,16 +85,6 @@ const DIRECTIONS = [
     sides: (requester: ListenOptions, responder: ConnectOptions): PairOptions => ({ listen: requester, connect: responder }),
   },
 ] as const;
-
-/** Resolves with what `promise` rejected with; rejects if it resolved. */
-function rejection(promise: Promise<unknown>): Promise<DataSocketError> {
-  return promise.then(
-    (value) => {
-      throw new Error(`expected a rejection, got ${String(value)}`);
-    },
-    (error: unknown) => error as DataSocketError,
-  );
-}
 
 /** Expects `promise` to reject with a DataSocketError of `code`; returns it. */
 async function rejectsWith(promise: Promise<unknown>, code: string): Promise<DataSocketError> {

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { DataSocket, DataSocketError, ErrorCode, type ConnectOptions, type ListenOptions } from '../../../src/index.js';
 import type { StandardSchemaV1 } from '../../../src/shared/standard-schema.js';
 import { useCleanup } from '../../helpers/cleanup.js';
+import { rejection } from '../../helpers/rejection.js';
 import { listening, once, record, uniqueName, until } from '../../helpers/sockets.js';
 
 const { track } = useCleanup();
@@ -91,16 +92,6 @@ function expectTornDown(events: ReturnType<typeof record>, before: string[]): vo
   expect(events.errors.map((e) => e.code)).toHaveLength(1);
   expect(['ECONNRESET', 'EPIPE']).toContain(events.errors[0]!.code);
   expect(events.log).toEqual([...before, `error:${events.errors[0]!.code}`, 'close']);
-}
-
-/** Resolves with what `promise` rejected with; rejects if it resolved. */
-function rejection(promise: Promise<unknown>): Promise<DataSocketError> {
-  return promise.then(
-    (value) => {
-      throw new Error(`expected a rejection, got ${String(value)}`);
-    },
-    (error: unknown) => error as DataSocketError,
-  );
 }
 
 for (const validator of VALIDATORS) {
