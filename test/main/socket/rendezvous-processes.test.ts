@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSocketFile, resolveTarget } from '../../../src/main/socket/endpoint.js';
 import { ensureBuilt } from '../../helpers/built.js';
 import { useCleanup } from '../../helpers/cleanup.js';
-import { startMembers, type Member } from '../../helpers/member.js';
+import { startMembers, type Member, type RoundEvent } from '../../helpers/member.js';
 import { listenIn } from '../../helpers/peer.js';
 import { sleep, tempDir, uniqueName } from '../../helpers/sockets.js';
 
@@ -147,10 +147,14 @@ function expectOneLeaderFollowedByAll(members: Member[], round: string): Member 
  * survivor's link.
  */
 async function killLeaderAndSettle(leader: Member, survivors: Member[], round: string): Promise<{ next: Member; ms: number }> {
+  // What each survivor reported before the kill, by position: the processes' clocks may differ by a
+  // few ms, so a role a member took just before the kill could carry a time just after it.
+  const before = new Map(survivors.map((m) => [m, m.events.length]));
+  const since = (m: Member): RoundEvent[] => m.events.slice(before.get(m)).filter((e): e is RoundEvent => 'round' in e && e.round === round);
   const killedAt = now();
   leader.kill('SIGKILL');
   let next: Member | undefined;
-  const ledSince = (m: Member): boolean => m.round(round).some((e) => e.ev === 'role' && e.role === 'leader' && e.t > killedAt);
+  const ledSince = (m: Member): boolean => since(m).some((e) => e.ev === 'role' && e.role === 'leader');
   await waitUntil(
     survivors,
     round,
@@ -164,7 +168,7 @@ async function killLeaderAndSettle(leader: Member, survivors: Member[], round: s
   const followers = survivors.filter((m) => m !== newLeader);
   // Never two listeners: nobody else led after the kill, and each survivor went through exactly one election.
   expect(survivors.filter(ledSince).map((m) => m.pid)).toEqual([newLeader.pid]);
-  const rolesSince = (m: Member): string[] => m.round(round).flatMap((e) => (e.ev === 'role' && e.t > killedAt ? [e.role] : []));
+  const rolesSince = (m: Member): string[] => since(m).flatMap((e) => (e.ev === 'role' ? [e.role] : []));
   expect(rolesSince(newLeader)).toEqual(['electing', 'leader']);
   for (const follower of followers) expect(rolesSince(follower), `member ${follower.pid}`).toEqual(['electing', 'follower']);
   const linkedAt = followers.flatMap((f) => f.round(round).flatMap((e) => (e.ev === 'linked' && e.t > killedAt ? [e.t] : [])));
