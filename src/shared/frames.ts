@@ -76,6 +76,8 @@ export class FrameWriter {
   pendingBytes = 0;
   /** Number of frames appended and not yet taken. */
   pendingCount = 0;
+  /** The body of a REQUEST, REPLY or FAILURE frame, rewritten for each. */
+  private readonly _prefixBody = new Uint8Array(4);
 
   /** Appends one frame whose body is `source[start..end)`; it is copied, so the caller may reuse it at once. */
   append(kind: number, source: Uint8Array, start = 0, end = source.length): void {
@@ -131,8 +133,6 @@ export class FrameWriter {
     this.append(kind, body);
     this.pendingCount--;
   }
-
-  private readonly _prefixBody = new Uint8Array(4);
 
   /** Appends an empty frame of `kind` (PING, PONG, END): not a message, so `pendingCount` does not change. */
   appendControl(kind: number): void {

@@ -176,6 +176,11 @@ export function writeFrameHeader(target: Uint8Array, offset: number, bodyLength:
 
 /** Reads the body length of the frame header at `offset`. */
 export function readFrameLength(source: Uint8Array, offset: number): number {
+  return readU32(source, offset);
+}
+
+/** A u32, big-endian, at `offset` (a frame's length, a request id). */
+export function readU32(source: Uint8Array, offset: number): number {
   return ((source[offset]! << 24) | (source[offset + 1]! << 16) | (source[offset + 2]! << 8) | source[offset + 3]!) >>> 0;
 }
 

@@ -12,7 +12,7 @@ import { Emitter } from './emitter.js';
 import { DataSocketError, ErrorCode, invalidArgument } from './errors.js';
 import { FrameReader, FrameWriter } from './frames.js';
 import { keepAliveFor, type ResolvedOptions } from './options.js';
-import { FrameKind } from './protocol.js';
+import { FrameKind, readU32 } from './protocol.js';
 import { abortReason, checkRequestOptions, failureValue, PendingRequests, type FailureValue, type RequestOptions } from './requests.js';
 import { validateValue, type InferOutput, type StandardSchemaV1 } from './standard-schema.js';
 
@@ -442,23 +442,19 @@ export abstract class DataSocketCore<T = unknown> extends Emitter<DataSocketEven
       // A peer without REQUESTS must send none: answering it would send it frames it does not know.
       if (this._carrier?.peerRequests !== true) throw new DataSocketError(ErrorCode.PROTOCOL, 'a request frame from a peer that did not set REQUESTS in its HELLO');
       this._prefix = kind;
-      this._prefixId = ((source[start]! << 24) | (source[start + 1]! << 16) | (source[start + 2]! << 8) | source[start + 3]!) >>> 0;
+      this._prefixId = readU32(source, start);
       return;
     }
     let value = this._decoder!.decode(kind, source, start, end, owned);
     const prefix = this._prefix;
     if (prefix === -1) {
-      const schema = this._options.schema;
-      if (schema !== undefined) value = validateValue(schema, value, 'a received value');
-      // T is the schema's output (ValueOf): what validateValue returned, or unknown without one.
-      this.emit('data', value as T);
+      // T is the schema's output (ValueOf): what the schema returned, or unknown without one.
+      this.emit('data', this._checked(value, 'a received value') as T);
       return;
     }
     this._prefix = -1;
     if (prefix === FrameKind.REQUEST) {
-      const schema = this._options.schema;
-      if (schema !== undefined) value = validateValue(schema, value, 'a received request');
-      this._onRequest(this._prefixId, value);
+      this._onRequest(this._prefixId, this._checked(value, 'a received request'));
     } else if (prefix === FrameKind.REPLY) {
       this._requests?.reply(this._prefixId, value);
     } else {
@@ -466,6 +462,12 @@ export abstract class DataSocketCore<T = unknown> extends Emitter<DataSocketEven
       (this._requests ??= new PendingRequests()).failure(this._prefixId, value);
     }
   };
+
+  /** `value` as the `schema` option delivers it (throws ERR_DATASOCKET_INVALID_VALUE); as it came without one. */
+  private _checked(value: unknown, what: string): unknown {
+    const schema = this._options.schema;
+    return schema === undefined ? value : validateValue(schema, value, what);
+  }
 
   /** A request from the peer: its handlers answer through `respond`, once. */
   private _onRequest(id: number, value: unknown): void {
@@ -536,29 +538,25 @@ export abstract class DataSocketCore<T = unknown> extends Emitter<DataSocketEven
   private _answerFailure(id: number, code: typeof ErrorCode.NO_HANDLER | typeof ErrorCode.REMOTE, error: unknown): void {
     if (this._state !== 'open') return;
     const limits = { maxFrameBytes: this._options.maxFrameBytes, budget: this._options.maxBufferedBytes + FAILURE_RESERVE_BYTES - this.bufferedAmount };
-    const encode = (value: FailureValue): void => {
-      this._encoder!.encode(value, this._writer, limits, FrameKind.FAILURE, id);
-    };
-    try {
+    // The failure as it is; if that is too large for maxFrameBytes, a fixed one, so the peer still learns of it.
+    const tries: FailureValue[] = [failureValue(code, error), { code, name: 'Error', message: 'the request handler failed with an error that cannot be sent' }];
+    for (const failure of tries) {
       try {
-        encode(failureValue(code, error));
-      } catch (first) {
-        if ((first as DataSocketError).code === ErrorCode.BUFFER_FULL) throw first;
-        // Too large for maxFrameBytes, or not encodable: the peer still learns that the request failed.
-        encode({ code, name: 'Error', message: 'the request handler failed with an error that cannot be sent' });
+        this._encoder!.encode(failure, this._writer, limits, FrameKind.FAILURE, id);
+      } catch (refused) {
+        if ((refused as DataSocketError).code !== ErrorCode.BUFFER_FULL) continue;
+        this.fail(
+          new DataSocketError(
+            ErrorCode.BUFFER_FULL,
+            `answering a request would queue more than maxBufferedBytes (${this._options.maxBufferedBytes}): the peer sends requests faster than it reads the answers`,
+          ),
+        );
+        return;
       }
-    } catch (last) {
-      // A maxFrameBytes too small for even the fixed failure value: nothing can say it; the request meets its deadline.
-      if ((last as DataSocketError).code !== ErrorCode.BUFFER_FULL) return;
-      this.fail(
-        new DataSocketError(
-          ErrorCode.BUFFER_FULL,
-          `answering a request would queue more than maxBufferedBytes (${this._options.maxBufferedBytes}): the peer sends requests faster than it reads the answers`,
-        ),
-      );
+      this._kick();
       return;
     }
-    this._kick();
+    // A maxFrameBytes too small for even the fixed failure value: nothing can say it; the request meets its deadline.
   }
 
   // PING, PONG or END (the frame reader lets no other kind this high through).
