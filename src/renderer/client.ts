@@ -12,8 +12,8 @@ import { decideWithin } from '../shared/decide.js';
 import { MAKE_RENDEZVOUS, Rendezvous, splitRendezvousOptions, type RendezvousOptions } from '../shared/rendezvous.js';
 import { DataSocketCore, type Acceptor, type Carrier, type DataSocketAddress, type Role, type ValueOf } from '../shared/socket-core.js';
 
-/** Options in the page: those of §2 except `tls` (TLS is a main-process matter). */
-export type PageOptions = DataSocketOptions;
+/** Options in the page: those of §2 except `tls` (TLS is a main-process matter) and `namespace` (the page's sockets use main's). */
+export type PageOptions = Omit<DataSocketOptions, 'namespace'>;
 /** Options of the page's `connectOrListen`: `failover` and the page's DataSocket options. */
 export type PageRendezvousOptions = PageOptions & RendezvousOptions;
 
@@ -46,8 +46,8 @@ export type PageDataSocket<T = unknown> = DataSocketCore<T>;
 
 /** The options as the host's schema takes them: no key for what was not given. */
 function wire(options: ResolvedOptions): WireOptions {
-  // The schema checks values here, in the page; main never sees it.
-  const { token, keepAliveMs, schema: _schema, ...rest } = options;
+  // The schema checks values here, in the page; main never sees it. The namespace is main's (the page cannot set one).
+  const { token, keepAliveMs, schema: _schema, namespace: _namespace, ...rest } = options;
   return { ...rest, ...(keepAliveMs === undefined ? {} : { keepAliveMs }), ...(token === undefined ? {} : { token }) };
 }
 

@@ -32,6 +32,13 @@ export interface DataSocketOptions<Tls = never, Schema extends StandardSchemaV1 
   /** TLS for TCP (node:tls options). Node and Electron main only. */
   tls?: Tls;
   /**
+   * Bare names resolve inside this namespace (SPEC §13): `<dir>/<namespace>/<name>.sock`,
+   * `\\.\pipe\datasocket-<namespace>-<name>` on Windows; paths and ports are not affected.
+   * Default: the DATASOCKET_NAMESPACE environment variable, else none. Node and Electron
+   * main only: a page's sockets use main's namespace.
+   */
+  namespace?: string;
+  /**
    * A Standard Schema v1 validator (zod 4, valibot, arktype…) every received value and
    * incoming request is checked with before delivery; the socket's value type follows it.
    * A value that fails closes that connection with ERR_DATASOCKET_INVALID_VALUE.
@@ -49,6 +56,8 @@ export interface ResolvedOptions {
   /** undefined: the default of the transport, decided when the connection opens (keepAliveFor). */
   keepAliveMs: number | undefined;
   token: string | undefined;
+  /** The `namespace` option as given; undefined: DATASOCKET_NAMESPACE decides when the name is resolved. */
+  namespace: string | undefined;
   /** Checks received values; never leaves this process (not part of the bridge's options). */
   schema: StandardSchemaV1 | undefined;
 }
@@ -61,6 +70,7 @@ export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   acceptTimeoutMs: 5_000,
   keepAliveMs: undefined,
   token: undefined,
+  namespace: undefined,
   schema: undefined,
 });
 
@@ -74,21 +84,23 @@ export function keepAliveFor(options: ResolvedOptions, tcp: boolean): number {
 
 const MAX_TIMEOUT_MS = 0x7fff_ffff;
 const MAX_TOKEN_LENGTH = 4096;
-const KNOWN = new Set(['maxFrameBytes', 'maxBufferedBytes', 'highWaterMark', 'handshakeTimeoutMs', 'acceptTimeoutMs', 'keepAliveMs', 'token', 'tls', 'schema']);
+const KNOWN = new Set(['maxFrameBytes', 'maxBufferedBytes', 'highWaterMark', 'handshakeTimeoutMs', 'acceptTimeoutMs', 'keepAliveMs', 'token', 'tls', 'namespace', 'schema']);
 
-/** Checks `options` and fills in the defaults. `allowTls` is false in the page. */
-export function resolveOptions(options: unknown, allowTls: boolean): ResolvedOptions {
+/** Checks `options` and fills in the defaults. `inNode` is false in the page, which may set neither `tls` nor `namespace`. */
+export function resolveOptions(options: unknown, inNode: boolean): ResolvedOptions {
   if (options === undefined || options === null) return { ...DEFAULTS };
   if (typeof options !== 'object' || Array.isArray(options)) throw invalidArgument('options must be an object');
   const o = options as Record<string, unknown>;
   for (const key of Object.keys(o)) {
     if (!KNOWN.has(key)) throw invalidArgument(`unknown option '${key}'`);
   }
-  if (o.tls !== undefined && !allowTls) throw invalidArgument("the 'tls' option is only available in Node and Electron main");
+  if (o.tls !== undefined && !inNode) throw invalidArgument("the 'tls' option is only available in Node and Electron main");
   if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null)) throw invalidArgument("'tls' must be an object of node:tls options");
   if (o.token !== undefined && (typeof o.token !== 'string' || o.token.length === 0 || o.token.length > MAX_TOKEN_LENGTH)) {
     throw invalidArgument(`'token' must be a non-empty string of at most ${MAX_TOKEN_LENGTH} characters`);
   }
+  if (o.namespace !== undefined && !inNode) throw invalidArgument("a page's sockets use main's namespace: the 'namespace' option is only available in Node and Electron main");
+  if (o.namespace !== undefined) checkNamespace(o.namespace, "the 'namespace' option");
   return {
     maxFrameBytes: integer(o, 'maxFrameBytes', 1, MAX_FRAME_LIMIT),
     maxBufferedBytes: integer(o, 'maxBufferedBytes', 1, Number.MAX_SAFE_INTEGER),
@@ -97,6 +109,7 @@ export function resolveOptions(options: unknown, allowTls: boolean): ResolvedOpt
     acceptTimeoutMs: integer(o, 'acceptTimeoutMs', 1, MAX_TIMEOUT_MS),
     keepAliveMs: o.keepAliveMs === undefined ? undefined : integer(o, 'keepAliveMs', 0, MAX_TIMEOUT_MS),
     token: o.token as string | undefined,
+    namespace: o.namespace as string | undefined,
     schema: o.schema === undefined ? undefined : checkSchema(o.schema),
   };
 }
@@ -126,6 +139,8 @@ export function describe(value: unknown): string {
 export interface Endpoint {
   name: string;
   port: number | undefined;
+  /** The namespace bare names resolve in; undefined: DATASOCKET_NAMESPACE's (Node and main only). */
+  namespace?: string | undefined;
 }
 
 const MAX_NAME_LENGTH = 1024;
@@ -154,9 +169,21 @@ export function parseEndpointArgs(name: unknown, port: unknown, options: unknown
 const BARE_NAME = /^[A-Za-z0-9._-]{1,100}$/;
 const WINDOWS_PIPE = /^\\\\[.?]\\pipe\\[^\\]/i;
 
+/** Throws ERR_DATASOCKET_INVALID_ARGUMENT unless `namespace` is valid as a bare name is; `what` says where it came from. */
+export function checkNamespace(namespace: unknown, what: string): string {
+  if (typeof namespace !== 'string' || !isBareName(namespace)) {
+    throw invalidArgument(`${what} must be a bare name ([A-Za-z0-9._-], 1–100 characters, not '.' or '..'), not ${describe(namespace)}`);
+  }
+  return namespace;
+}
+
+function isBareName(name: string): boolean {
+  return BARE_NAME.test(name) && name !== '.' && name !== '..';
+}
+
 /** Throws ERR_DATASOCKET_INVALID_ARGUMENT unless `name` is a bare name or a full path (pipe name on Windows). */
 export function checkLocalName(name: string, platform: string): 'bare' | 'full' {
-  if (BARE_NAME.test(name) && name !== '.' && name !== '..') return 'bare';
+  if (isBareName(name)) return 'bare';
   if (platform === 'win32' ? WINDOWS_PIPE.test(name) : name.startsWith('/')) return 'full';
   const full = platform === 'win32' ? 'a full \\\\.\\pipe\\ name' : 'an absolute path';
   throw invalidArgument(`'${name}' is neither a bare name ([A-Za-z0-9._-], 1–100 characters) nor ${full}`);

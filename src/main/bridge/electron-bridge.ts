@@ -7,6 +7,7 @@
 import { app, ipcMain, webFrameMain, type IpcMainEvent, type RenderProcessGoneDetails, type WebContents, type WebFrameMain } from 'electron';
 import { BRIDGE_CHANNEL, type HostMessage } from '../../shared/bridge-protocol.js';
 import { invalidArgument } from '../../shared/errors.js';
+import { checkNamespace } from '../../shared/options.js';
 import { DEFAULT_LIMITS, Host, type DisposeReason, type HostLimits } from './host.js';
 import { defaultPolicy, type SocketPolicy } from './policy.js';
 
@@ -28,6 +29,11 @@ export interface BridgeOptions {
   policy?: BridgePolicy;
   /** Per page: `sockets` (default 64) and `queuedBytes` (default 64 MiB). */
   limits?: Partial<HostLimits>;
+  /**
+   * The namespace the pages' bare names resolve in (SPEC §13). Default: main's
+   * DATASOCKET_NAMESPACE when each socket opens, else none. Pages cannot choose their own.
+   */
+  namespace?: string;
 }
 
 /** The installed bridge. */
@@ -67,6 +73,8 @@ export function installDataSocketBridge(options: BridgeOptions = {}): DataSocket
   const policy = given.policy ?? defaultPolicy;
   if (typeof policy !== 'function') throw invalidArgument("'policy' must be a function (request) => boolean | Promise<boolean>");
   const limits = resolveLimits(given.limits);
+  if (given.namespace !== undefined) checkNamespace(given.namespace, "the 'namespace' option");
+  const namespace = given.namespace;
   installed = true;
 
   const served = new Set<Served>();
@@ -141,6 +149,7 @@ export function installDataSocketBridge(options: BridgeOptions = {}): DataSocket
     const host = new Host<BridgeRequester>((message) => port.postMessage(message), {
       policy,
       limits,
+      namespace,
       context: () => ({ webContents, frame: frame.isDestroyed() ? null : frame, url: frame.isDestroyed() ? '' : frame.url }),
     });
     let closeTimer: ReturnType<typeof setTimeout> | undefined;

@@ -42,6 +42,8 @@ export type DisposeReason = 'navigated' | 'crashed' | 'exited' | 'destroyed' | '
 export interface HostOptions<C> {
   policy: SocketPolicy<C>;
   limits: HostLimits;
+  /** The namespace the page's bare names resolve in; undefined: main's DATASOCKET_NAMESPACE when each socket opens. */
+  namespace?: string | undefined;
   context: () => C;
 }
 
@@ -139,7 +141,7 @@ export class Host<C extends object = object> {
     let target: Target;
     try {
       if (message.t === 'connect' && port === 0) throw new DataSocketError(ErrorCode.INVALID_ARGUMENT, 'cannot connect to port 0');
-      target = resolveTarget({ name: message.name, port });
+      target = resolveTarget({ name: message.name, port, namespace: this.#options.namespace });
       if (elect && target.kind === 'tcp' && (port === 0 || !isLocalHost(target.host))) {
         throw new DataSocketError(ErrorCode.INVALID_ARGUMENT, `connectOrListen needs a fixed port on an address of this machine, not ${describeTarget(target)}`);
       }
@@ -355,7 +357,8 @@ function stop(entry: Entry, graceful: boolean): void {
 }
 
 function resolved(options: WireOptions): ResolvedOptions {
-  return { ...options, keepAliveMs: options.keepAliveMs, token: options.token, schema: undefined };
+  // The namespace is main's (HostOptions), never the page's.
+  return { ...options, keepAliveMs: options.keepAliveMs, token: options.token, namespace: undefined, schema: undefined };
 }
 
 function describeTarget(target: Target): string {

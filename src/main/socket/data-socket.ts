@@ -52,7 +52,7 @@ export class DataSocket<T = unknown> extends DataSocketCore<T> {
   static connect(name: string, port?: number | ConnectOptions, options?: ConnectOptions): DataSocket {
     const parsed = parseEndpointArgs(name, port, options, false);
     const resolved = resolveOptions(parsed.options, true);
-    const target = resolveTarget(parsed.endpoint);
+    const target = resolveTarget({ ...parsed.endpoint, namespace: resolved.namespace });
     return DataSocket.#connect(target, resolved, (parsed.options as ConnectOptions | undefined)?.tls);
   }
 
@@ -71,7 +71,7 @@ export class DataSocket<T = unknown> extends DataSocketCore<T> {
     if (typeof acceptor !== 'function') throw invalidArgument('the acceptor must be a function (connection) => boolean | Promise<boolean>');
     const parsed = parseEndpointArgs(name, port, options, true);
     const resolved = resolveOptions(parsed.options, true);
-    const target = resolveTarget(parsed.endpoint);
+    const target = resolveTarget({ ...parsed.endpoint, namespace: resolved.namespace });
     return DataSocket.#listen(acceptor, target, resolved, (parsed.options as ListenOptions | undefined)?.tls, false);
   }
 
@@ -100,7 +100,7 @@ export class DataSocket<T = unknown> extends DataSocketCore<T> {
     const parsed = parseEndpointArgs(name, port, options, false);
     const { failover, socketOptions } = splitRendezvousOptions(parsed.options);
     const resolved = resolveOptions(socketOptions, true);
-    const target = resolveTarget(parsed.endpoint);
+    const target = resolveTarget({ ...parsed.endpoint, namespace: resolved.namespace });
     if (target.kind === 'tcp' && !isLocalHost(target.host)) {
       throw invalidArgument(`'${target.name}' is not an address of this machine: connectOrListen binds the port to elect a leader, so it needs a local address`);
     }

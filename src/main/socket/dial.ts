@@ -7,7 +7,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { asDataSocketError, DataSocketError, ErrorCode } from '../../shared/errors.js';
 import type { ResolvedOptions } from '../../shared/options.js';
-import { ensureSocketDirectory, withTlsOptions, type Target } from './endpoint.js';
+import { ensureTargetDirectory, withTlsOptions, type Target } from './endpoint.js';
 import { Handshake, rememberPeer } from './handshake.js';
 
 /** How a dial ends: exactly one of these is called, unless it is aborted first. */
@@ -28,7 +28,7 @@ export function dial(target: Target, options: ResolvedOptions, tlsOptions: tls.C
   if (target.kind === 'local' && target.dir !== undefined) {
     // Connecting into someone else's directory could reach an impostor listener.
     try {
-      ensureSocketDirectory(target.dir, false);
+      ensureTargetDirectory(target, false);
     } catch (error) {
       let aborted = false;
       queueMicrotask(() => aborted || events.failed(asDataSocketError(error, ErrorCode.PROTOCOL)));

@@ -29,7 +29,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { asDataSocketError, DataSocketError, ErrorCode } from '../../shared/errors.js';
 import type { ResolvedOptions } from '../../shared/options.js';
-import { ensureSocketDirectory, isSocketFile, type Target } from './endpoint.js';
+import { ensureTargetDirectory, isSocketFile, type Target } from './endpoint.js';
 import { listen, type ListenerEvents, type Listening } from './listener.js';
 
 /** How this OS arbitrates the election of a local endpoint. */
@@ -141,10 +141,10 @@ function lockedFile(socketPath: string): Promise<ElectionLock | null> {
 async function acquireElectionLock(target: Extract<Target, { kind: 'local' }>): Promise<ElectionLock | null> {
   switch (electionLockKind()) {
     case 'abstract-socket':
-      if (target.dir !== undefined) ensureSocketDirectory(target.dir, true); // so its real path is known
+      ensureTargetDirectory(target, true); // so its real path is known
       return abstractLock(target.path);
     case 'locked-file':
-      if (target.dir !== undefined) ensureSocketDirectory(target.dir, true); // the lock file lives there
+      ensureTargetDirectory(target, true); // the lock file lives there
       return lockedFile(target.path);
     case 'pipe':
       return NO_LOCK;

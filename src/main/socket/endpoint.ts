@@ -1,7 +1,7 @@
 /**
  * Where a DataSocket lives (SPEC §5): a bare name → a socket file in the
- * per-user directory (a named pipe on Windows), an absolute path as given, or
- * TCP with a host and port. Also the file-system care a local socket needs:
+ * per-user directory (a named pipe on Windows), inside its namespace when there
+ * is one (SPEC §13), an absolute path as given, or TCP with a host and port. Also the file-system care a local socket needs:
  * the 0700 directory owned by the user, 0600 socket files, stale-file replacement.
  */
 import fs from 'node:fs';
@@ -9,12 +9,15 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { DataSocketError, ErrorCode, invalidArgument } from '../../shared/errors.js';
-import { checkLocalName, type Endpoint } from '../../shared/options.js';
+import { checkLocalName, checkNamespace, type Endpoint } from '../../shared/options.js';
 
 /** A resolved endpoint: a local socket path (or pipe name), or a TCP host and port. */
 export type Target =
-  /** `dir` is the per-user directory when `name` was a bare name. */
-  | { kind: 'local'; name: string; path: string; dir: string | undefined }
+  /**
+   * `dir` is the directory the socket file goes in when `name` was a bare name: the per-user
+   * directory, or its `namespace` sub-directory.
+   */
+  | { kind: 'local'; name: string; path: string; dir: string | undefined; namespace?: string | undefined }
   | { kind: 'tcp'; name: string; host: string; port: number };
 
 /** The address a socket at `target` reports: `{ name, path }` or `{ name, port }`. */
@@ -35,6 +38,18 @@ export function socketDirectory(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(os.tmpdir(), `datasocket-${uid}`);
 }
 
+/**
+ * The namespace bare names resolve in: the one given, else DATASOCKET_NAMESPACE (read at
+ * each call, so a test runner can set it per test), else none. Throws
+ * ERR_DATASOCKET_INVALID_ARGUMENT for an invalid one, naming where it came from.
+ */
+export function namespaceOf(given: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (given !== undefined) return checkNamespace(given, "the 'namespace' option");
+  const fromEnv = env.DATASOCKET_NAMESPACE;
+  if (fromEnv === undefined || fromEnv === '') return undefined;
+  return checkNamespace(fromEnv, 'DATASOCKET_NAMESPACE');
+}
+
 /** Maps `(name, port)` to where the socket is, checking the name. Throws ERR_DATASOCKET_INVALID_ARGUMENT. */
 export function resolveTarget(endpoint: Endpoint, platform: NodeJS.Platform = process.platform): Target {
   const { name, port } = endpoint;
@@ -45,17 +60,37 @@ export function resolveTarget(endpoint: Endpoint, platform: NodeJS.Platform = pr
     return { kind: 'tcp', name, host, port };
   }
   const kind = checkLocalName(name, platform);
+  // Checked even for a path, which it does not change: a wrong namespace is a mistake either way.
+  const namespace = namespaceOf(endpoint.namespace);
   if (platform === 'win32') {
-    return { kind: 'local', name, path: kind === 'full' ? name : `\\\\.\\pipe\\${name}`, dir: undefined };
+    if (kind === 'full') return { kind: 'local', name, path: name, dir: undefined };
+    const pipe = namespace === undefined ? name : `datasocket-${namespace}-${name}`;
+    return { kind: 'local', name, path: `\\\\.\\pipe\\${pipe}`, dir: undefined, namespace };
   }
-  const dir = kind === 'bare' ? socketDirectory() : undefined;
-  const socketPath = dir === undefined ? name : path.join(dir, `${name}.sock`);
+  if (kind === 'full') return checkedLocal(name, name, undefined, undefined, platform);
+  const base = socketDirectory();
+  const dir = namespace === undefined ? base : path.join(base, namespace);
+  return checkedLocal(name, path.join(dir, `${name}.sock`), dir, namespace, platform);
+}
+
+function checkedLocal(name: string, socketPath: string, dir: string | undefined, namespace: string | undefined, platform: NodeJS.Platform): Target {
   const bytes = Buffer.byteLength(socketPath);
   const limit = maxSocketPathBytes(platform);
   if (bytes > limit) {
-    throw invalidArgument(`the socket path ${socketPath} has ${bytes} bytes; this OS allows ${limit} (use a shorter name or path)`);
+    const shorter = namespace === undefined ? 'a shorter name or path' : 'a shorter name or namespace';
+    throw invalidArgument(`the socket path ${socketPath} has ${bytes} bytes; this OS allows ${limit} (use ${shorter})`);
   }
-  return { kind: 'local', name, path: socketPath, dir };
+  return { kind: 'local', name, path: socketPath, dir, namespace };
+}
+
+/**
+ * Makes sure the directory a bare name's socket goes in is usable (see
+ * ensureSocketDirectory): the per-user directory, then its namespace directory.
+ */
+export function ensureTargetDirectory(target: Extract<Target, { kind: 'local' }>, create: boolean): void {
+  if (target.dir === undefined) return;
+  if (target.namespace !== undefined) ensureSocketDirectory(path.dirname(target.dir), create);
+  ensureSocketDirectory(target.dir, create);
 }
 
 /**

@@ -11,7 +11,7 @@ import tls from 'node:tls';
 import { asDataSocketError, DataSocketError, ErrorCode } from '../../shared/errors.js';
 import type { ResolvedOptions } from '../../shared/options.js';
 import type { DataSocketAddress } from '../../shared/socket-core.js';
-import { ensureSocketDirectory, isLoopbackHost, isSocketFile, probeLocalSocket, withTlsOptions, type Target } from './endpoint.js';
+import { ensureTargetDirectory, isLoopbackHost, isSocketFile, probeLocalSocket, withTlsOptions, type Target } from './endpoint.js';
 import { Handshake, rememberPeer } from './handshake.js';
 
 /** An incoming connection that passed its handshake and waits for a verdict. */
@@ -122,7 +122,7 @@ export function listen(target: Target, options: ResolvedOptions, tlsOptions: tls
     if (closed) return;
     if (target.kind === 'local') {
       try {
-        if (target.dir !== undefined) ensureSocketDirectory(target.dir, true);
+        ensureTargetDirectory(target, true);
       } catch (error) {
         fail(asDataSocketError(error, ErrorCode.PROTOCOL));
         return;

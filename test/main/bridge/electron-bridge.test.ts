@@ -6,6 +6,7 @@
  * exactly as long as that document.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { inspect } from 'node:util';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -482,6 +483,10 @@ describe('§6 installDataSocketBridge() is installed once, with valid options', 
     { limits: 'many' },
     { limits: [64] },
     { limits: { socket: 4 } },
+    { namespace: '' },
+    { namespace: 'a/b' },
+    { namespace: '..' },
+    { namespace: 42 },
   ]) {
     it(`${inspect(options)} throws ERR_DATASOCKET_INVALID_ARGUMENT, installs nothing, and a valid call still installs`, () => {
       expectInstallRefused(options);
@@ -509,6 +514,17 @@ describe('§6 installDataSocketBridge() is installed once, with valid options', 
     await until('both connects to settle', () => first.log.length > 0 && second.log.includes('close'));
     expect(first.log).toEqual(['connect']);
     expect(second.log).toEqual([`error:${ErrorCode.NOT_ALLOWED}`, 'close']);
+  });
+
+  it("the namespace option reaches each page's host: a page's bare name resolves inside it", async () => {
+    install({ namespace: 'bridge-ns' });
+    const t = tab();
+    const page = t.openPort(t.mainFrame);
+    const name = uniqueName('in-ns');
+    const socket = page.DataSocket.listen(() => true, name);
+    const listener = observe(socket);
+    await until('the page to listen', () => listener.log.includes('listening'));
+    expect(socket.address.path).toBe(path.join(runtimeDir, 'datasocket', 'bridge-ns', `${name}.sock`));
   });
 
   it('without a policy, the default one refuses TCP beyond loopback', async () => {
