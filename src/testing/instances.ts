@@ -1,0 +1,233 @@
+/**
+ * The app instances one test launched (SPEC §13 `launchInstance`), and making sure
+ * each one's whole process tree is gone after the test — also when the test failed,
+ * timed out, or ended while an instance was still starting.
+ *
+ * No Playwright here: what launches is a function given in, so the same code runs
+ * under the kit's fixture with `_electron.launch` and under this package's own tests
+ * with plain Node processes.
+ */
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import { DataSocketError, ErrorCode } from '../shared/errors.js';
+import { instanceArgs, instanceEnv, instanceLabel, userDataDirIn } from './instance-env.js';
+import { killProcessTree, processTree, type ProcessInfo } from './process-tree.js';
+
+/** What a launcher gives back: Playwright's ElectronApplication fits. */
+export interface LaunchedApp {
+  /** The launched root process (Electron's main process; on Windows the shell Playwright starts it with). */
+  process(): ChildProcess;
+  /** Closes the app the polite way. */
+  close(): Promise<void>;
+}
+
+/** The options of one launch that the kit reads; the rest go to the launcher as given. */
+export interface InstanceOptions {
+  /** A name for logs, attachments and the userData directory (default `instance-<n>`). */
+  label?: string;
+  args?: string[];
+  env?: Record<string, string | undefined>;
+}
+
+/** What closing an instance did. */
+export interface ShutdownReport {
+  readonly label: string;
+  readonly pid: number | undefined;
+  /** Whether the polite close finished in time (false also when none was tried: `kill()`). */
+  readonly closed: boolean;
+  /** The processes of its tree that had to be killed (none after a clean close). */
+  readonly killed: ProcessInfo[];
+  /** Processes still running after the kill ran out of time (normally none). */
+  readonly survivors: ProcessInfo[];
+}
+
+/** What the launcher is given: the launch options without `label`, `args` and `env` filled in. */
+export type LauncherOptions<O> = Omit<O, 'label'> & { args: string[]; env: Record<string, string> };
+
+/** How long each step of closing may take. */
+export interface InstanceTimeouts {
+  /** The polite close, in ms (default 5,000). */
+  closeTimeoutMs?: number;
+  /** Killing the tree until it is gone, in ms (default 10,000). */
+  killTimeoutMs?: number;
+  /** At the end, waiting for launches still under way, in ms (default 10,000). */
+  launchWaitMs?: number;
+}
+
+/** Where a set's instances live: the test's namespace and trace, and a directory per label. */
+export interface InstanceSetContext {
+  namespace: string;
+  traceDir: string;
+  /** The userData directory for an instance with this label. */
+  userDataDirFor(label: string): string;
+}
+
+/** The most output kept per stream: the end of it, which is where a failure shows. */
+const MAX_OUTPUT_CHARS = 1024 * 1024;
+
+/** One launched instance: its app, where it keeps its data, its output, and its end. */
+export class ManagedInstance<A extends LaunchedApp> {
+  /** The launcher's result (Playwright's ElectronApplication). */
+  readonly app: A;
+  /** Its label, unique in the test. */
+  readonly label: string;
+  /** Its own userData directory. */
+  readonly userDataDir: string;
+  /** The root process's pid (undefined if it never got one). */
+  readonly pid: number | undefined;
+  readonly #output = { stdout: '', stderr: '' };
+  readonly #timeouts: Required<InstanceTimeouts>;
+  #shutdown: Promise<ShutdownReport> | undefined;
+
+  constructor(app: A, label: string, userDataDir: string, timeouts: Required<InstanceTimeouts>) {
+    this.app = app;
+    this.label = label;
+    this.userDataDir = userDataDir;
+    this.#timeouts = timeouts;
+    const child = app.process();
+    this.pid = child.pid;
+    // Playwright reads these pipes too (into its launch log); a second listener sees the same data.
+    for (const stream of ['stdout', 'stderr'] as const) {
+      child[stream]?.on('data', (chunk: Buffer | string) => {
+        const text = this.#output[stream] + chunk.toString();
+        this.#output[stream] = text.length > MAX_OUTPUT_CHARS ? text.slice(-MAX_OUTPUT_CHARS) : text;
+      });
+    }
+  }
+
+  /** What the app wrote to stdout and stderr since it was launched (the last MiB of each). */
+  output(): { stdout: string; stderr: string } {
+    return { ...this.#output };
+  }
+
+  /**
+   * Closes the app politely (bounded), then kills whatever of its process tree is left.
+   * Once: later calls, and the kit's own at the end of the test, get the same report.
+   */
+  close(): Promise<ShutdownReport> {
+    this.#shutdown ??= this.#end(true);
+    return this.#shutdown;
+  }
+
+  /** Kills the app's whole process tree at once, as a crash would end it. */
+  kill(): Promise<ShutdownReport> {
+    this.#shutdown ??= this.#end(false);
+    return this.#shutdown;
+  }
+
+  async #end(polite: boolean): Promise<ShutdownReport> {
+    const pid = this.pid;
+    // Taken while the tree is whole: once a parent exits, its children no longer lead back to the root.
+    const snapshot = pid === undefined ? [] : safeTree(pid);
+    const closed = polite ? await bounded(this.app.close(), this.#timeouts.closeTimeoutMs) : false;
+    const { killed, survivors } = pid === undefined ? { killed: [], survivors: [] } : await killProcessTree(pid, { snapshot, timeoutMs: this.#timeouts.killTimeoutMs });
+    return { label: this.label, pid, closed, killed, survivors };
+  }
+}
+
+/**
+ * The instances of one test. `launch()` gives each its own label, userData directory
+ * and environment and starts it with the launcher; `closeAll()` ends every one of
+ * them, including launches still under way: it waits for those (bounded), and one
+ * that finishes later still is ended at once and its caller gets ERR_DATASOCKET_CLOSED.
+ */
+export class InstanceSet<O extends InstanceOptions, A extends LaunchedApp> {
+  readonly #launcher: (options: LauncherOptions<O>) => Promise<A>;
+  readonly #context: InstanceSetContext;
+  readonly #timeouts: Required<InstanceTimeouts>;
+  readonly #instances: ManagedInstance<A>[] = [];
+  readonly #pending = new Set<Promise<unknown>>();
+  readonly #labels = new Set<string>();
+  #closing = false;
+
+  constructor(
+    launcher: (options: LauncherOptions<O>) => Promise<A>,
+    context: InstanceSetContext,
+    timeouts: InstanceTimeouts = {},
+  ) {
+    this.#launcher = launcher;
+    this.#context = context;
+    this.#timeouts = { closeTimeoutMs: 5_000, killTimeoutMs: 10_000, launchWaitMs: 10_000, ...timeouts };
+  }
+
+  /** The instances launched so far, in order. */
+  get instances(): readonly ManagedInstance<A>[] {
+    return this.#instances;
+  }
+
+  /** Launches one instance; rejects as the launcher does, or with ERR_DATASOCKET_CLOSED after `closeAll()`. */
+  async launch(options: O = {} as O): Promise<ManagedInstance<A>> {
+    if (this.#closing) throw closedError('the test has ended; no more instances can be launched');
+    const { label: given, args, env, ...rest } = options;
+    const label = this.#uniqueLabel(instanceLabel(given, this.#labels.size + 1));
+    const launchArgs = instanceArgs(args, this.#context.userDataDirFor(label));
+    const userDataDir = userDataDirIn(launchArgs)!;
+    fs.mkdirSync(userDataDir, { recursive: true });
+    const launchEnv = instanceEnv(this.#context, env);
+    // `rest` is O without label, args and env, which come back filled in: O without its label.
+    const launching = this.#launcher({ ...rest, args: launchArgs, env: launchEnv } as unknown as LauncherOptions<O>);
+    this.#pending.add(launching);
+    let app: A;
+    try {
+      app = await launching;
+    } finally {
+      this.#pending.delete(launching);
+    }
+    const instance = new ManagedInstance(app, label, userDataDir, this.#timeouts);
+    this.#instances.push(instance);
+    if (this.#closing) {
+      await instance.kill();
+      throw closedError(`instance '${label}' finished starting after the test ended; it was killed`);
+    }
+    return instance;
+  }
+
+  /** Ends every instance (see ManagedInstance.close) and reports on each, in launch order. */
+  async closeAll(): Promise<ShutdownReport[]> {
+    this.#closing = true;
+    if (this.#pending.size > 0) await bounded(Promise.allSettled([...this.#pending]), this.#timeouts.launchWaitMs);
+    return Promise.all(this.#instances.map((instance) => instance.close()));
+  }
+
+  #uniqueLabel(label: string): string {
+    let unique = label;
+    for (let n = 2; this.#labels.has(unique); n++) unique = `${label}-${n}`;
+    this.#labels.add(unique);
+    return unique;
+  }
+}
+
+/**
+ * The error for instances whose processes outlived the kill (normally none): the SPEC
+ * promises every instance's tree is gone after the test, so the test must not pass
+ * quietly when it is not.
+ */
+export function survivorError(reports: readonly ShutdownReport[]): DataSocketError | undefined {
+  const bad = reports.filter((r) => r.survivors.length > 0);
+  if (bad.length === 0) return undefined;
+  const list = bad.map((r) => `'${r.label}' (pid ${r.pid}): ${r.survivors.map((p) => p.pid).join(', ')}`).join('; ');
+  return new DataSocketError(ErrorCode.TIMEOUT, `processes of launched instances still run after SIGKILL: ${list}`);
+}
+
+/** Whether `promise` settled as fulfilled within `ms`; a later rejection is not left unhandled. */
+async function bounded(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function safeTree(pid: number): ProcessInfo[] {
+  try {
+    return processTree(pid);
+  } catch {
+    return []; // no `ps` here: killProcessTree still walks from the root
+  }
+}
+
+function closedError(message: string): DataSocketError {
+  return new DataSocketError(ErrorCode.CLOSED, message);
+}

@@ -1,0 +1,177 @@
+/**
+ * SPEC §13 `launchInstance`: every instance gets its own userData directory and the
+ * test's namespace and trace, and after the test every instance's whole process tree is
+ * gone — closed politely or not, and also one still starting when the test ended.
+ *
+ * Electron cannot run here, so the launcher is the one stand-in: it starts
+ * test/fixtures/kit-tree.mjs (a process whose close leaves its children running, as
+ * microsoft/playwright#20357 describes for Electron) and gives back the two things
+ * the kit uses of Playwright's ElectronApplication, `process()` and `close()`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DataSocketError, ErrorCode } from '../../src/shared/errors.js';
+import { setEnv } from '../../src/testing/instance-env.js';
+import { InstanceSet, survivorError, type InstanceOptions, type LauncherOptions } from '../../src/testing/instances.js';
+import { outputAttachments } from '../../src/testing/trace-attachments.js';
+import { tempDir } from '../helpers/sockets.js';
+import { KIT_TREE, pidsOf, readReport, startLateChild, useTreeCleanup, waitGone, type TreeReport } from './kit-tree.js';
+
+useTreeCleanup();
+
+interface FakeApp {
+  report: TreeReport;
+  process(): ChildProcess;
+  close(): Promise<void>;
+}
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A launcher of kit-tree processes, detached as Playwright starts Electron; `seen` gets what each launch was given. */
+function treeLauncher(options: { delayMs?: number; ignoreTerm?: boolean; seen?: LauncherOptions<InstanceOptions>[] } = {}) {
+  return async (launch: LauncherOptions<InstanceOptions>): Promise<FakeApp> => {
+    options.seen?.push(launch);
+    if (options.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
+    const args = [KIT_TREE, ...(options.ignoreTerm === true ? ['--ignore-term'] : []), ...launch.args];
+    const child = spawn(process.execPath, args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const report = await readReport(child);
+    return {
+      report,
+      process: () => child,
+      // The polite close: SIGTERM, then wait for the root to exit. Its children stay.
+      close: async () => {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        if (child.exitCode === null && child.signalCode === null) await exited;
+      },
+    };
+  };
+}
+
+function context() {
+  const root = tempDir('kit-inst-');
+  dirs.push(root);
+  return { namespace: 'pw0-0123abcd', traceDir: path.join(root, 'trace'), userDataDirFor: (label: string) => path.join(root, `user-data-${label}`) };
+}
+
+describe('§13 launchInstance: what an instance starts with', () => {
+  it('gets the namespace, the trace directory and its own userData directory; ELECTRON_RUN_AS_NODE is dropped', async () => {
+    const ctx = context();
+    const seen: LauncherOptions<InstanceOptions>[] = [];
+    const set = new InstanceSet(treeLauncher({ seen }), ctx);
+    const restore = setEnv({ ELECTRON_RUN_AS_NODE: '1' });
+    let instance;
+    try {
+      instance = await set.launch({ env: { KIT_EXTRA: 'given' }, args: ['app.js'] });
+    } finally {
+      restore();
+    }
+    const { report } = instance.app;
+    expect(report.env).toEqual({ DATASOCKET_NAMESPACE: ctx.namespace, DATASOCKET_TRACE: ctx.traceDir, ELECTRON_RUN_AS_NODE: null, KIT_EXTRA: 'given' });
+    expect(instance.userDataDir).toBe(ctx.userDataDirFor('instance-1'));
+    expect(report.argv).toEqual(['app.js', `--user-data-dir=${instance.userDataDir}`]);
+    expect(fs.statSync(instance.userDataDir).isDirectory()).toBe(true);
+    expect(instance.pid).toBe(report.pid);
+    expect(seen[0]).not.toHaveProperty('label');
+    await set.closeAll();
+  });
+
+  it('gives every instance a label of its own', async () => {
+    const set = new InstanceSet(treeLauncher(), context());
+    const labels = [];
+    for (const label of ['peer', 'peer', undefined]) labels.push((await set.launch({ label })).label);
+    expect(labels).toEqual(['peer', 'peer-2', 'instance-3']);
+    expect(new Set(set.instances.map((i) => i.userDataDir)).size).toBe(3);
+    await set.closeAll();
+  });
+
+  it('rejects as the launcher does, and has nothing to close then', async () => {
+    const failure = new Error('Electron failed to launch');
+    const set = new InstanceSet<InstanceOptions, FakeApp>(() => Promise.reject(failure), context());
+    await expect(set.launch()).rejects.toBe(failure);
+    expect(await set.closeAll()).toEqual([]);
+  });
+
+  it('keeps what the app writes, for the report', async () => {
+    const set = new InstanceSet(treeLauncher(), context());
+    const instance = await set.launch({ label: 'talker' });
+    const late = await startLateChild(instance.app.process());
+    expect(instance.output().stdout).toContain(`{"late":${late}}`);
+    expect(outputAttachments([instance]).find((a) => a.name === 'talker-stdout')).toMatchObject({ contentType: 'text/plain' });
+    await set.closeAll();
+  });
+});
+
+describe('§13 launchInstance: every instance’s process tree is gone after the test', () => {
+  it('kills what a polite close leaves behind', async () => {
+    const set = new InstanceSet(treeLauncher(), context());
+    const { report } = (await set.launch()).app;
+    const [shutdown] = await set.closeAll();
+    expect(shutdown!.closed).toBe(true);
+    expect(shutdown!.killed.map((p) => p.pid).sort()).toEqual([report.plain, report.nested, report.detached].sort());
+    expect(shutdown!.survivors).toEqual([]);
+    expect(await waitGone(pidsOf(report))).toEqual([]);
+  });
+
+  it('kills the whole tree when the polite close does not finish in time', async () => {
+    const set = new InstanceSet(treeLauncher({ ignoreTerm: true }), context(), { closeTimeoutMs: 300 });
+    const { report } = (await set.launch()).app;
+    const [shutdown] = await set.closeAll();
+    expect(shutdown!.closed).toBe(false);
+    expect(shutdown!.killed.map((p) => p.pid)).toContain(report.pid);
+    expect(await waitGone(pidsOf(report))).toEqual([]);
+  });
+
+  it('kill() ends an instance at once (a crash), and the end of the test reports that same end', async () => {
+    const set = new InstanceSet(treeLauncher(), context());
+    const instance = await set.launch();
+    const killed = await instance.kill();
+    expect(killed.closed).toBe(false);
+    expect(await waitGone(pidsOf(instance.app.report))).toEqual([]);
+    const [atEnd] = await set.closeAll();
+    expect(atEnd).toBe(killed);
+  });
+
+  it('waits for a launch under way, then ends it; its caller gets ERR_DATASOCKET_CLOSED', async () => {
+    const set = new InstanceSet(treeLauncher({ delayMs: 300 }), context());
+    const launching = set.launch({ label: 'slow' });
+    launching.catch(() => {});
+    const reports = await set.closeAll();
+    expect(reports.map((r) => r.label)).toEqual(['slow']);
+    await expect(launching).rejects.toMatchObject({ code: ErrorCode.CLOSED });
+    expect(await waitGone(pidsOf(set.instances[0]!.app.report))).toEqual([]);
+    await expect(set.launch()).rejects.toMatchObject({ code: ErrorCode.CLOSED });
+  });
+
+  it('ends a launch that finishes only after the end of the test has stopped waiting', async () => {
+    const set = new InstanceSet(treeLauncher({ delayMs: 800 }), context(), { launchWaitMs: 50 });
+    const launching = set.launch({ label: 'late' });
+    launching.catch(() => {});
+    expect(await set.closeAll()).toEqual([]);
+    await expect(launching).rejects.toMatchObject({ code: ErrorCode.CLOSED });
+    expect(await waitGone(pidsOf(set.instances[0]!.app.report))).toEqual([]);
+  });
+});
+
+describe('§13 launchInstance: survivors fail the test', () => {
+  it('makes no error when nothing survived', () => {
+    expect(survivorError([{ label: 'a', pid: 1, closed: true, killed: [], survivors: [] }])).toBeUndefined();
+  });
+
+  it('names the instances and pids that survived, coded ERR_DATASOCKET_TIMEOUT', () => {
+    const survivor = { pid: 77, ppid: 1, pgid: 77, start: '1', zombie: false };
+    const error = survivorError([
+      { label: 'a', pid: 10, closed: false, killed: [], survivors: [survivor] },
+      { label: 'b', pid: 11, closed: true, killed: [], survivors: [] },
+    ]);
+    expect(error).toBeInstanceOf(DataSocketError);
+    expect(error).toMatchObject({ code: ErrorCode.TIMEOUT });
+    expect(error!.message).toContain("'a' (pid 10): 77");
+    expect(error!.message).not.toContain("'b'");
+  });
+});
