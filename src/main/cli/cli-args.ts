@@ -1,5 +1,5 @@
 /**
- * The command line of the `datasocket` CLI (SPEC §8): what it accepts, its help
+ * The command line of the `datasocket` CLI (SPEC §8; trace, §13): what it accepts, its help
  * text, and the usage errors (exit code 2) for anything else. Pure: no I/O, so
  * every rule here is checked without starting a process.
  */
@@ -37,8 +37,15 @@ export interface CliCommand {
   failover: boolean;
 }
 
+/** `datasocket trace <dir>`: print the merged trace of a DATASOCKET_TRACE directory (SPEC §13). */
+export interface CliTrace {
+  dir: string;
+  /** `--json`: the merged records as JSON lines instead of the timeline. */
+  json: boolean;
+}
+
 /** The outcome of reading the command line. */
-export type CliRequest = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; command: CliCommand };
+export type CliRequest = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; command: CliCommand } | { kind: 'trace'; trace: CliTrace };
 
 /** A command line the CLI cannot run; the CLI prints the message and the usage, and exits 2. */
 export class UsageError extends Error {
@@ -55,6 +62,7 @@ export const USAGE = `Usage:
   datasocket send    <name> [port] <value> [options]
   datasocket request <name> [port] <value> [options]
   datasocket join    <name> [port]         [options]
+  datasocket trace   <dir> [--json]
 Run 'datasocket --help' for details.
 `;
 
@@ -67,6 +75,7 @@ Usage:
   datasocket send    <name> [port] <value> [options]
   datasocket request <name> [port] <value> [options]
   datasocket join    <name> [port]         [options]
+  datasocket trace   <dir> [--json]
 
 Endpoints:
   <name> alone is a local socket: a bare name ([A-Za-z0-9._-], up to 100
@@ -106,6 +115,13 @@ Commands:
            to every follower). With a port, <name> must be an address of this
            machine and the port fixed (not 0). Keeps running after stdin ends;
            SIGINT or SIGTERM leaves and exits 0; an error exits 1.
+  trace    Prints the trace in <dir> (written by processes run with
+           DATASOCKET_TRACE=<dir>; DATASOCKET_TRACE_VALUES=1 adds the values)
+           as one timeline: each socket event of every process, in time order,
+           one per line: local time, ms since the first event, pid, socket
+           (pid#id), role, endpoint, event and its details. With --json, the
+           merged records as JSON lines instead. A directory that cannot be
+           read exits 1.
 
 Requests:
   listen, connect and join answer every request they receive (made with
@@ -157,6 +173,8 @@ Options (anywhere on the line; --opt value or --opt=value):
                        the request's own value.
   --no-failover        join: when the leader goes, exit (0) instead of electing
                        a new one.
+  --json               trace: print the merged records as JSON lines, one per
+                       event, ordered by time.
   -h, --help           Show this help.
   -v, --version        Print the version.
 
@@ -179,6 +197,8 @@ Examples:
   datasocket listen my-app --reply '{"ok":true}'
   datasocket request my-app '{"get":"status"}' --request-timeout 2000
   datasocket join my-app        # run it in two or three terminals
+  DATASOCKET_TRACE=/tmp/trace node app.js
+  datasocket trace /tmp/trace   # what app.js's sockets did, in time order
 `;
 
 const OPTIONS = {
@@ -192,6 +212,7 @@ const OPTIONS = {
   'request-timeout': { type: 'string' },
   reply: { type: 'string' },
   'no-failover': { type: 'boolean' },
+  json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -228,11 +249,13 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
   if (values.version === true) return { kind: 'version' };
 
   const [command, ...args] = positionals;
-  if (command === undefined) throw new UsageError('missing command (listen, connect, send, request or join)');
-  if (command !== 'listen' && command !== 'connect' && command !== 'send' && command !== 'request' && command !== 'join') {
-    throw new UsageError(`unknown command '${command}' (expected listen, connect, send, request or join)`);
-  }
+  if (command === undefined) throw new UsageError('missing command (listen, connect, send, request, join or trace)');
   const given = (name: OptionName): boolean => values[name] !== undefined;
+  if (command === 'trace') return { kind: 'trace', trace: parseTrace(args, given) };
+  if (command !== 'listen' && command !== 'connect' && command !== 'send' && command !== 'request' && command !== 'join') {
+    throw new UsageError(`unknown command '${command}' (expected listen, connect, send, request, join or trace)`);
+  }
+  if (given('json')) throw new UsageError("option '--json' is for trace");
   if (command === 'join') {
     // A member is a server and a client in turn: one set of TLS options cannot say both.
     for (const name of TLS) if (given(name)) throw new UsageError(`option '--${name}' is not available with join`);
@@ -278,6 +301,16 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
       failover: values['no-failover'] !== true,
     },
   };
+}
+
+/** `trace <dir> [--json]`: it opens no socket, so no socket option applies. */
+function parseTrace(args: readonly string[], given: (name: OptionName) => boolean): CliTrace {
+  for (const name of Object.keys(OPTIONS) as OptionName[]) {
+    if (name !== 'json' && given(name)) throw new UsageError(`option '--${name}' is not available with trace`);
+  }
+  if (args.length === 0) throw new UsageError('missing <dir> to trace');
+  if (args.length > 1) throw new UsageError(`too many arguments: '${args.slice(1).join(' ')}'`);
+  return { dir: args[0]!, json: given('json') };
 }
 
 function parsePort(text: string, min: number): number {

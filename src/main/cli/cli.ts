@@ -1,16 +1,18 @@
 #!/usr/bin/env node
 /**
  * The `datasocket` command (SPEC §8): listen, connect, send, request or join from
- * a terminal or a script. Values go out from stdin lines and come in as stdout lines, in the
- * text form of cli-json.ts; everything else (status, errors) goes to stderr, so
- * stdout can be piped straight into another program.
+ * a terminal or a script, or read a trace directory back (trace, SPEC §13). Values
+ * go out from stdin lines and come in as stdout lines, in the text form of
+ * cli-json.ts; everything else (status, errors) goes to stderr, so stdout can be
+ * piped straight into another program.
  */
 import fs from 'node:fs';
 import { DataSocketError, ErrorCode } from '../../shared/errors.js';
-import { HELP, parseCliArgs, USAGE, UsageError, type CliCommand } from './cli-args.js';
+import { HELP, parseCliArgs, USAGE, UsageError, type CliCommand, type CliTrace } from './cli-args.js';
 import { addressText, errorText, exit, printValue, readValues, status } from './cli-io.js';
 import { parseValue } from './cli-json.js';
 import { DataSocket, type ConnectOptions, type ListenOptions } from '../socket/data-socket.js';
+import { formatTimeline, readTrace } from '../trace/trace-merge.js';
 import type { RendezvousRole } from '../../shared/rendezvous.js';
 
 /** A running command, as far as the process around it needs to know. */
@@ -37,6 +39,10 @@ function main(argv: string[]): void {
     if (request.kind === 'version') {
       process.stdout.write(`${packageVersion()}\n`);
       exit(0);
+      return;
+    }
+    if (request.kind === 'trace') {
+      printTrace(request.trace).then(() => exit(0), (error: unknown) => fatal(errorText(error)));
       return;
     }
     session = start(request.command);
@@ -86,6 +92,17 @@ function start(command: CliCommand): Session {
     case 'join':
       return join(command, answer);
   }
+}
+
+/** `trace`: the merged trace on stdout (a timeline, or JSON lines); what was skipped or missing on stderr. */
+async function printTrace(trace: CliTrace): Promise<void> {
+  // EPIPE: the reader stopped (`| head`); that ends the command, it is not a failure.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => (error.code === 'EPIPE' ? exit(0) : fatal(errorText(error))));
+  const { entries, malformed, files } = await readTrace(trace.dir);
+  if (files === 0) status(`no trace files (*.jsonl) in ${trace.dir}`);
+  if (malformed > 0) status(`${malformed} ${malformed === 1 ? 'line was' : 'lines were'} not trace records and ${malformed === 1 ? 'was' : 'were'} skipped`);
+  if (trace.json) process.stdout.write(entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+  else process.stdout.write(formatTimeline(entries));
 }
 
 /** What listen, connect and join do with a request: print it like any value received, and answer it with --reply's value, else with its own. */
