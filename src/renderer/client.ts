@@ -47,8 +47,13 @@ export type PageDataSocket<T = unknown> = DataSocketCore<T>;
 /** The options as the host's schema takes them: no key for what was not given. */
 function wire(options: ResolvedOptions): WireOptions {
   // The schema checks values here, in the page; main never sees it. The namespace is main's (the page cannot set one).
-  const { token, keepAliveMs, schema: _schema, namespace: _namespace, ...rest } = options;
-  return { ...rest, ...(keepAliveMs === undefined ? {} : { keepAliveMs }), ...(token === undefined ? {} : { token }) };
+  const { token, keepAliveMs, traceValues, schema: _schema, namespace: _namespace, ...rest } = options;
+  return {
+    ...rest,
+    ...(keepAliveMs === undefined ? {} : { keepAliveMs }),
+    ...(token === undefined ? {} : { token }),
+    ...(traceValues === true ? { traceValues } : {}),
+  };
 }
 
 /** Joins a transmit's chunks into one buffer holding exactly its bytes (posting a view would clone its whole buffer). */

@@ -24,6 +24,8 @@ export interface WireOptions {
   /** Absent: the transport's default, decided when the connection opens. */
   keepAliveMs?: number;
   token?: string;
+  /** The page lets main decode this socket's values for the trace (SPEC §13); absent: sizes only. */
+  traceValues?: true;
 }
 
 /** Where a socket is, as the host reports it. */

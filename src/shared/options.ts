@@ -39,6 +39,12 @@ export interface DataSocketOptions<Tls = never, Schema extends StandardSchemaV1 
    */
   namespace?: string;
   /**
+   * Whether this socket's values may be written to the trace when DATASOCKET_TRACE_VALUES=1
+   * (SPEC §13). Default true in Node and Electron main; false in the page, whose sockets
+   * main traces by size only unless the page sets it (main then decodes them for the trace).
+   */
+  traceValues?: boolean;
+  /**
    * A Standard Schema v1 validator (zod 4, valibot, arktype…) every received value and
    * incoming request is checked with before delivery; the socket's value type follows it.
    * A value that fails closes that connection with ERR_DATASOCKET_INVALID_VALUE.
@@ -58,6 +64,8 @@ export interface ResolvedOptions {
   token: string | undefined;
   /** The `namespace` option as given; undefined: DATASOCKET_NAMESPACE decides when the name is resolved. */
   namespace: string | undefined;
+  /** The `traceValues` option as given; undefined: the default of where the socket lives. */
+  traceValues: boolean | undefined;
   /** Checks received values; never leaves this process (not part of the bridge's options). */
   schema: StandardSchemaV1 | undefined;
 }
@@ -71,6 +79,7 @@ export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   keepAliveMs: undefined,
   token: undefined,
   namespace: undefined,
+  traceValues: undefined,
   schema: undefined,
 });
 
@@ -84,7 +93,7 @@ export function keepAliveFor(options: ResolvedOptions, tcp: boolean): number {
 
 const MAX_TIMEOUT_MS = 0x7fff_ffff;
 const MAX_TOKEN_LENGTH = 4096;
-const KNOWN = new Set(['maxFrameBytes', 'maxBufferedBytes', 'highWaterMark', 'handshakeTimeoutMs', 'acceptTimeoutMs', 'keepAliveMs', 'token', 'tls', 'namespace', 'schema']);
+const KNOWN = new Set(['maxFrameBytes', 'maxBufferedBytes', 'highWaterMark', 'handshakeTimeoutMs', 'acceptTimeoutMs', 'keepAliveMs', 'token', 'tls', 'namespace', 'traceValues', 'schema']);
 
 /** Checks `options` and fills in the defaults. `inNode` is false in the page, which may set neither `tls` nor `namespace`. */
 export function resolveOptions(options: unknown, inNode: boolean): ResolvedOptions {
@@ -101,6 +110,7 @@ export function resolveOptions(options: unknown, inNode: boolean): ResolvedOptio
   }
   if (o.namespace !== undefined && !inNode) throw invalidArgument("a page's sockets use main's namespace: the 'namespace' option is only available in Node and Electron main");
   if (o.namespace !== undefined) checkNamespace(o.namespace, "the 'namespace' option");
+  if (o.traceValues !== undefined && typeof o.traceValues !== 'boolean') throw invalidArgument(`'traceValues' must be a boolean, not ${describe(o.traceValues)}`);
   return {
     maxFrameBytes: integer(o, 'maxFrameBytes', 1, MAX_FRAME_LIMIT),
     maxBufferedBytes: integer(o, 'maxBufferedBytes', 1, Number.MAX_SAFE_INTEGER),
@@ -110,6 +120,7 @@ export function resolveOptions(options: unknown, inNode: boolean): ResolvedOptio
     keepAliveMs: o.keepAliveMs === undefined ? undefined : integer(o, 'keepAliveMs', 0, MAX_TIMEOUT_MS),
     token: o.token as string | undefined,
     namespace: o.namespace as string | undefined,
+    traceValues: o.traceValues as boolean | undefined,
     schema: o.schema === undefined ? undefined : checkSchema(o.schema),
   };
 }

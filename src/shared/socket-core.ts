@@ -89,6 +89,21 @@ export interface Carrier {
 /** What kind of DataSocket this is. */
 export type Role = 'client' | 'accepted' | 'listener';
 
+/** What a value went as: a `send()`, a request, or a request's reply or failure. */
+export type ValueKind = 'data' | 'request' | 'reply' | 'failure';
+
+/**
+ * For the library's own trace (SPEC §13, src/main/trace), not for apps: what it sees of each value: one sent (queued,
+ * once encoded) or received (decoded, before the schema check). Set only while tracing;
+ * otherwise the cost is one null check per value.
+ */
+export interface ValueTap {
+  value(direction: 'in' | 'out', kind: ValueKind, id: number, value: unknown): void;
+}
+
+/** REQUEST, REPLY, FAILURE (consecutive frame kinds) by their offset from REQUEST. */
+const KIND_OF_PREFIX: readonly ValueKind[] = ['request', 'reply', 'failure'];
+
 const EVENT_NAMES = ['connect', 'listening', 'data', 'request', 'sent', 'drain', 'error', 'clientError', 'close'] as const;
 
 /**
@@ -155,6 +170,8 @@ export abstract class DataSocketCore<T = unknown> extends Emitter<DataSocketEven
   /** The error the socket failed with: the cause of its pending requests' rejections. */
   private _failure: DataSocketError | undefined = undefined;
   private _silentLooks = 0;
+  /** @internal See ValueTap. */
+  protected tap: ValueTap | null = null;
 
   protected constructor(role: Role, options: ResolvedOptions, address: DataSocketAddress) {
     super(EVENT_NAMES, { receive: 'data' });
@@ -202,6 +219,7 @@ export abstract class DataSocketCore<T = unknown> extends Emitter<DataSocketEven
     const limits = this._limits;
     limits.budget = this._options.maxBufferedBytes - this.bufferedAmount;
     this._encoder.encode(data, this._writer, limits);
+    if (this.tap !== null) this.tap.value('out', 'data', 0, data);
     if (this._state === 'open') this._kick();
     if (this.bufferedAmount < this._options.highWaterMark) return true;
     this._needDrain = true;
@@ -234,6 +252,7 @@ export abstract class DataSocketCore<T = unknown> extends Emitter<DataSocketEven
       const limits = this._limits;
       limits.budget = this._options.maxBufferedBytes - this.bufferedAmount;
       this._encoder.encode(value, this._writer, limits, FrameKind.REQUEST, id);
+      if (this.tap !== null) this.tap.value('out', 'request', id, value);
       // A request frame queued before the handshake must not reach a peer that takes none, even if it was aborted since.
       if (this._state !== 'open') this._requestQueued = true;
       const reply = requests.add(id, checked);
@@ -447,6 +466,7 @@ export abstract class DataSocketCore<T = unknown> extends Emitter<DataSocketEven
     }
     let value = this._decoder!.decode(kind, source, start, end, owned);
     const prefix = this._prefix;
+    if (this.tap !== null) this.tap.value('in', prefix === -1 ? 'data' : KIND_OF_PREFIX[prefix - FrameKind.REQUEST]!, this._prefixId, value);
     if (prefix === -1) {
       // T is the schema's output (ValueOf): what the schema returned, or unknown without one.
       this.emit('data', this._checked(value, 'a received value') as T);
@@ -526,6 +546,7 @@ export abstract class DataSocketCore<T = unknown> extends Emitter<DataSocketEven
       this._answerFailure(id, ErrorCode.REMOTE, error);
       return;
     }
+    if (this.tap !== null) this.tap.value('out', 'reply', id, reply);
     this._kick();
   }
 
@@ -543,6 +564,7 @@ export abstract class DataSocketCore<T = unknown> extends Emitter<DataSocketEven
     for (const failure of tries) {
       try {
         this._encoder!.encode(failure, this._writer, limits, FrameKind.FAILURE, id);
+        if (this.tap !== null) this.tap.value('out', 'failure', id, failure);
       } catch (refused) {
         if ((refused as DataSocketError).code !== ErrorCode.BUFFER_FULL) continue;
         this.fail(

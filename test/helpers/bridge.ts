@@ -14,13 +14,14 @@ export interface PageContext {
 }
 
 /** A page (its DataSocket class) served by a host over a message channel. */
-export function bridgedPage(options: { policy?: SocketPolicy<PageContext>; limits?: Partial<HostLimits>; url?: string; namespace?: string } = {}) {
+export function bridgedPage(options: { policy?: SocketPolicy<PageContext>; limits?: Partial<HostLimits>; url?: string; namespace?: string; traceLabel?: string } = {}) {
   const { port1: hostPort, port2: pagePort } = new MessageChannel();
   const fromHost: HostMessage[] = [];
   const host = new Host<PageContext>((message) => hostPort.postMessage(message), {
     policy: options.policy ?? defaultPolicy,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     namespace: options.namespace,
+    traceLabel: options.traceLabel,
     context: () => ({ url: options.url ?? 'app://page/index.html' }),
   });
   hostPort.on('message', (message: unknown) => host.receive(message));

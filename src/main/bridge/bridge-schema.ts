@@ -31,6 +31,7 @@ const options = z.strictObject({
   acceptTimeoutMs: integer(1, MAX_TIMEOUT_MS),
   keepAliveMs: z.optional(integer(0, MAX_TIMEOUT_MS)),
   token: z.optional(z.string().check(z.minLength(1), z.maxLength(4096))),
+  traceValues: z.optional(z.literal(true)),
 });
 
 const endpoint = { name, port: z.nullable(integer(0, 65535)), options };

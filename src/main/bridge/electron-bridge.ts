@@ -150,6 +150,7 @@ export function installDataSocketBridge(options: BridgeOptions = {}): DataSocket
       policy,
       limits,
       namespace,
+      traceLabel: `webContents ${webContents.id} frame ${frame.frameTreeNodeId}`,
       context: () => ({ webContents, frame: frame.isDestroyed() ? null : frame, url: frame.isDestroyed() ? '' : frame.url }),
     });
     let closeTimer: ReturnType<typeof setTimeout> | undefined;

@@ -19,6 +19,7 @@ import { listenElected } from '../socket/election.js';
 import { addressOf, isLocalHost, resolveTarget, type Target } from '../socket/endpoint.js';
 import { listen, type Listening, type PendingConnection } from '../socket/listener.js';
 import type { SocketPolicy, SocketRequest } from './policy.js';
+import { PageTraces } from '../trace/page-traces.js';
 
 /** Limits per page. */
 export interface HostLimits {
@@ -44,6 +45,8 @@ export interface HostOptions<C> {
   limits: HostLimits;
   /** The namespace the page's bare names resolve in; undefined: main's DATASOCKET_NAMESPACE when each socket opens. */
   namespace?: string | undefined;
+  /** Names the page in trace records (SPEC §13), e.g. "webContents 3". */
+  traceLabel?: string;
   context: () => C;
 }
 
@@ -63,6 +66,8 @@ export class Host<C extends object = object> {
   readonly #post: (message: HostMessage) => void;
   readonly #options: HostOptions<C>;
   readonly #entries = new Map<number, Entry>();
+  /** The page's sockets' traces while DATASOCKET_TRACE is set (none otherwise). */
+  readonly #traces: PageTraces;
   #lastOwnId = 0;
   #lastIncomingId = 0;
   #queued = 0;
@@ -71,6 +76,7 @@ export class Host<C extends object = object> {
   constructor(post: (message: HostMessage) => void, options: HostOptions<C>) {
     this.#post = post;
     this.#options = options;
+    this.#traces = new PageTraces(options.traceLabel);
   }
 
   /** Sockets the page holds now. */
@@ -100,6 +106,7 @@ export class Host<C extends object = object> {
     this.#disposed = true;
     // The page's frames are whole, so an END can follow: peers see a clean close — unless it crashed.
     for (const entry of this.#entries.values()) stop(entry, reason !== 'crashed');
+    this.#traces.goneAll(reason);
     this.#entries.clear();
     this.#queued = 0;
   }
@@ -150,6 +157,7 @@ export class Host<C extends object = object> {
       return;
     }
     const options = resolved(message.options);
+    this.#traces.open(id, message.t === 'connect' ? 'client' : 'listener', addressOf(target), options);
     const request: SocketRequest =
       target.kind === 'local'
         ? { action: message.t, transport: 'local', name: target.name, path: target.path }
@@ -186,10 +194,16 @@ export class Host<C extends object = object> {
 
   #listen(id: number, target: Target, options: ResolvedOptions, elect: boolean): void {
     const listening = (elect ? listenElected : listen)(target, options, undefined, {
-      bound: (address) => this.#tell({ t: 'bound', id, address }),
+      bound: (address) => {
+        this.#traces.listening(id, address);
+        this.#tell({ t: 'bound', id, address });
+      },
       failed: (error) => this.#finish(id, error),
       incoming: (pending) => this.#incoming(id, pending, options),
-      refused: (error) => this.#tell({ t: 'clientError', id, error: toPlainError(error) }),
+      refused: (error) => {
+        this.#traces.refused(id, error);
+        this.#tell({ t: 'clientError', id, error: toPlainError(error) });
+      },
     });
     this.#entries.set(id, { state: 'listening', listening });
   }
@@ -210,6 +224,7 @@ export class Host<C extends object = object> {
     }
     const id = --this.#lastIncomingId;
     this.#entries.set(id, { state: 'pending', pending, options });
+    this.#traces.open(id, 'accepted', pending.address, options, listener);
     pending.onGone = () => {
       if (this.#entries.get(id)?.state === 'pending') this.#finish(id);
     };
@@ -220,6 +235,7 @@ export class Host<C extends object = object> {
     const entry = this.#entries.get(id);
     if (entry === undefined) return this.#unknown(id);
     if (entry.state !== 'pending') return this.#reject(`socket ${id} is not waiting for a verdict`);
+    this.#traces.verdict(id, accept);
     if (!accept) {
       this.#entries.delete(id);
       entry.pending.refuse();
@@ -237,6 +253,7 @@ export class Host<C extends object = object> {
     const connection = new Connection(socket, {
       data: (chunk) => this.#postData(id, chunk),
       sent: (bytes, count) => {
+        this.#traces.sent(id, bytes, count);
         entry.inflight -= bytes;
         this.#queued -= bytes;
         this.#tell({ t: 'sent', id, bytes, count });
@@ -248,6 +265,7 @@ export class Host<C extends object = object> {
     // The page pings only a peer that answers pings; a page that pings another is refused here.
     const entry = { state: 'open' as const, connection, scanner: new FrameScanner(options.maxFrameBytes, connection.peerPings, connection.peerRequests), inflight: 0, ending: false };
     this.#entries.set(id, entry);
+    this.#traces.opened(id, options.maxFrameBytes);
     this.#tell({ t: 'open', id, address, pings: connection.peerPings, requests: connection.peerRequests });
   }
 
@@ -272,6 +290,7 @@ export class Host<C extends object = object> {
     }
     entry.inflight += bytes.length;
     this.#queued += bytes.length;
+    this.#traces.sending(id, bytes);
     entry.connection.transmit([bytes], bytes.length, count);
   }
 
@@ -296,10 +315,11 @@ export class Host<C extends object = object> {
     stop(entry, false);
   }
 
-  #remove(id: number): void {
+  #remove(id: number, error?: DataSocketError): void {
     const entry = this.#entries.get(id);
     if (entry?.state === 'open') this.#queued -= entry.inflight;
     this.#entries.delete(id);
+    this.#traces.gone(id, error);
   }
 
   /** A message about an id this page does not hold. One it held before is a harmless race; one it never held is refused. */
@@ -309,6 +329,7 @@ export class Host<C extends object = object> {
   }
 
   #postData(id: number, chunk: Uint8Array): void {
+    this.#traces.received(id, chunk);
     // Posting a view clones its whole buffer: send exactly the bytes.
     const exact = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk : new Uint8Array(chunk);
     this.#tell({ t: 'data', id, bytes: exact });
@@ -316,7 +337,7 @@ export class Host<C extends object = object> {
 
   /** Forgets socket `id` (if held) and tells the page it ended, or failed with `error`. */
   #finish(id: number, error?: DataSocketError): void {
-    this.#remove(id);
+    this.#remove(id, error);
     this.#tell(error === undefined ? { t: 'ended', id } : { t: 'failed', id, error: toPlainError(error) });
   }
 
@@ -358,7 +379,7 @@ function stop(entry: Entry, graceful: boolean): void {
 
 function resolved(options: WireOptions): ResolvedOptions {
   // The namespace is main's (HostOptions), never the page's.
-  return { ...options, keepAliveMs: options.keepAliveMs, token: options.token, namespace: undefined, schema: undefined };
+  return { ...options, keepAliveMs: options.keepAliveMs, token: options.token, namespace: undefined, traceValues: options.traceValues === true, schema: undefined };
 }
 
 function describeTarget(target: Target): string {

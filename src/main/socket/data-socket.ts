@@ -15,6 +15,7 @@ import { dial } from './dial.js';
 import { listenElected } from './election.js';
 import { addressOf, isLocalHost, resolveTarget, withTlsOptions, type Target } from './endpoint.js';
 import { listen, type PendingConnection } from './listener.js';
+import { SocketTrace, traceEndpoint } from '../trace/socket-trace.js';
 
 /** Options of `DataSocket.connect`; `tls` takes node:tls connect options. */
 export type ConnectOptions = DataSocketOptions<tls.ConnectionOptions>;
@@ -36,10 +37,27 @@ function stopper(stop: () => void) {
  * or TCP. Make one with {@link DataSocket.connect} or {@link DataSocket.listen}.
  */
 export class DataSocket<T = unknown> extends DataSocketCore<T> {
+  /** This socket's trace while DATASOCKET_TRACE is set (SPEC §13), else null. */
+  readonly #trace: SocketTrace | null;
+
   /** @internal Use `DataSocket.connect` or `DataSocket.listen`. */
-  constructor(construct: typeof CONSTRUCT, role: Role, options: ResolvedOptions, address: DataSocketAddress) {
+  constructor(construct: typeof CONSTRUCT, role: Role, options: ResolvedOptions, address: DataSocketAddress, endpoint?: string) {
     if (construct !== CONSTRUCT) throw invalidArgument('use DataSocket.connect() or DataSocket.listen() to make a DataSocket');
     super(role, options, address);
+    const trace = SocketTrace.open(role, endpoint ?? traceEndpoint(address), { values: options.traceValues });
+    this.#trace = trace;
+    if (trace !== null) {
+      this.tap = trace;
+      // Internal watchers: what the app does with its own handlers cannot hide anything from the trace.
+      this._watch('connect', () => trace.event('connect'));
+      this._watch('listening', () => {
+        trace.endpoint = traceEndpoint(this.address);
+        trace.event('listening');
+      });
+      this._watch('clientError', (error) => trace.error('reject', error));
+      this._watch('error', (error) => trace.error('error', error));
+      this._watch('close', () => trace.event('close'));
+    }
   }
 
   /**
@@ -154,16 +172,19 @@ export class DataSocket<T = unknown> extends DataSocketCore<T> {
   }
 
   #incoming(pending: PendingConnection, acceptor: Acceptor<DataSocket>): void {
-    const connection = new DataSocket(CONSTRUCT, 'accepted', this.options, pending.address);
+    // Traced under the listener's endpoint, so a timeline shows where it came in.
+    const connection = new DataSocket(CONSTRUCT, 'accepted', this.options, pending.address, this.#trace === null ? undefined : traceEndpoint(this.address));
     connection.attach(stopper(() => pending.refuse()));
     pending.onGone = () => connection.drop();
     decideWithin(acceptor, connection, this.options.acceptTimeoutMs, (accepted) => {
       // Closing or dropping the connection refuses through its carrier.
       if (connection.state !== 'connecting') return;
       if (!accepted) {
+        this.#trace?.event('reject', { peer: connection.#trace?.id, code: 'acceptor' });
         connection.drop();
         return;
       }
+      this.#trace?.event('accept', { peer: connection.#trace?.id });
       const socket = pending.accept();
       if (socket === null) connection.drop();
       else connection.#adopt(socket, EMPTY);
@@ -171,16 +192,32 @@ export class DataSocket<T = unknown> extends DataSocketCore<T> {
   }
 
   #adopt(socket: net.Socket, rest: Uint8Array): void {
+    const trace = this.#trace;
     this.attach(
       new Connection(socket, {
-        data: (chunk) => this.receive(chunk),
-        sent: (bytes, count) => this.sent(bytes, count),
+        data:
+          trace === null
+            ? (chunk) => this.receive(chunk)
+            : (chunk) => {
+                this.receive(chunk);
+                trace.read(chunk.length);
+              },
+        sent:
+          trace === null
+            ? (bytes, count) => this.sent(bytes, count)
+            : (bytes, count) => {
+                trace.sent(bytes, count);
+                this.sent(bytes, count);
+              },
         resume: () => this.resume(),
         ended: () => this.ended(),
         failed: (error) => this.fail(error),
       }),
     );
     this.opened();
-    if (rest.length > 0) this.receive(rest);
+    if (rest.length > 0) {
+      this.receive(rest);
+      trace?.read(rest.length);
+    }
   }
 }

@@ -76,6 +76,15 @@ export function traceWriter(dir: string): TraceWriter {
   return writer;
 }
 
+/**
+ * Writes out what this process traced into `dir` and closes its file (see TraceWriter.close);
+ * nothing if it never traced there. For a test runner that gives each test its own directory:
+ * a long-lived worker would otherwise hold one open file per test.
+ */
+export async function closeTraceWriter(dir: string): Promise<void> {
+  await writers.get(path.resolve(dir))?.close();
+}
+
 /** A new socket id, unique in this process (1, 2, 3…). */
 export function nextTraceSocketId(): number {
   return ++lastSocketId;
@@ -152,6 +161,20 @@ export class TraceWriter {
   flush(): Promise<void> {
     if (this.#isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /**
+   * Resolves once everything written so far is on disk and the file is closed. A record
+   * written later opens it again: a socket still tracing here loses nothing.
+   */
+  async close(): Promise<void> {
+    await this.flush();
+    // Only while idle: a batch scheduled or written since would still need the descriptor.
+    if (this.#state !== 'open' || !this.#isIdle() || this.#scheduled) return;
+    const fd = this.#fd;
+    this.#fd = -1;
+    this.#state = 'new';
+    await new Promise<void>((resolve) => fs.close(fd, () => resolve()));
   }
 
   #line(record: Record<string, unknown>): string {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { nextTraceSocketId, traceSettings, traceWriter, TraceWriter, type TraceRecord } from '../../../src/main/trace/trace-writer.js';
+import { closeTraceWriter, nextTraceSocketId, traceSettings, traceWriter, TraceWriter, type TraceRecord } from '../../../src/main/trace/trace-writer.js';
 
 const dirs: string[] = [];
 
@@ -163,5 +163,39 @@ describe('§13 bounded memory: what the disk cannot take in time is dropped, and
       { time: expect.any(Number), pid: process.pid, event: 'trace-dropped', count: 100 - kept.length },
       expect.objectContaining({ event: 'close', seq: 100 }),
     ]);
+  });
+});
+
+describe('§13 closing a writer (a test runner ends each test\'s trace)', () => {
+  /** How many of this process's open descriptors are `file`. */
+  function openCount(file: string): number {
+    return fs.readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/self/fd/${fd}`) === file;
+      } catch {
+        return false;
+      }
+    }).length;
+  }
+
+  it.skipIf(process.platform !== 'linux')('closeTraceWriter writes everything out and closes the file; a later record opens it again and loses nothing', async () => {
+    const dir = tempDir();
+    const writer = traceWriter(dir);
+    const record: TraceRecord = { socket: 1, role: 'client', endpoint: 'x', event: 'connect' };
+    writer.write(record);
+    await writer.flush();
+    expect(openCount(writer.file)).toBe(1);
+    writer.write({ ...record, event: 'close' });
+    await closeTraceWriter(dir);
+    expect(openCount(writer.file)).toBe(0);
+    expect(records(writer.file).map((r) => r.event)).toEqual(['connect', 'close']);
+    writer.write({ ...record, event: 'error' });
+    await writer.flush();
+    expect(records(writer.file).map((r) => r.event)).toEqual(['connect', 'close', 'error']);
+    await closeTraceWriter(dir);
+    // A directory this process never traced into: nothing to close, nothing made.
+    const untouched = path.join(tempDir(), 'never');
+    await closeTraceWriter(untouched);
+    expect(fs.existsSync(untouched)).toBe(false);
   });
 });
