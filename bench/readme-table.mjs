@@ -43,15 +43,15 @@ if (report.failover) {
   console.log(`| ${transport} | ${members} | ${failovers} | ${cells.join(' | ')} |`);
 }
 if (report.requests) {
-  // DataSocket against itself: (×) is request over send/echo p50, and with the schema over without — the median of each run's own ratio.
+  // DataSocket against itself: (×) is request over send/echo p50, and with the schema (the trace) over without — the median of each run's own ratio.
   const { inFlight, results: byTransport } = report.requests;
   const latency = (p50, p99) => `${formatValue('p50', p50)} / ${formatValue('p99', p99)}`;
   const rate = (entry) => (entry.median ? formatValue('rate', entry.median.rate) : 'failed');
   console.log('');
-  console.log(`| requests (DataSocket) | send/echo round trip p50 / p99 | request/reply round trip p50 / p99 | requests/s, ${inFlight} in flight | small values | small values, zod \`schema\` |`);
-  console.log('|---|---|---|---|---|---|');
+  console.log(`| requests (DataSocket) | send/echo round trip p50 / p99 | request/reply round trip p50 / p99 | requests/s, ${inFlight} in flight | small values | small values, zod \`schema\` | small values, \`DATASOCKET_TRACE\` on |`);
+  console.log('|---|---|---|---|---|---|---|');
   for (const [transport, cell] of Object.entries(byTransport)) {
-    const { rtt, schemaCost } = requestRatios(cell);
+    const { rtt, schemaCost, traceCost } = requestRatios(cell);
     const m = cell.roundTrip.median;
     const cells = [
       m ? latency(m.echoP50, m.echoP99) : 'failed',
@@ -59,6 +59,8 @@ if (report.requests) {
       `**${rate(cell.inflight)}**`,
       rate(cell.plain),
       `**${rate(cell.schema)}${schemaCost === undefined ? '' : ` (${(1 - schemaCost).toFixed(2)}×)`}**`,
+      // Runs saved before tracing existed have no traced rate.
+      cell.traced ? `**${rate(cell.traced)}${traceCost === undefined ? '' : ` (${(1 - traceCost).toFixed(2)}×)`}**` : 'not measured',
     ];
     console.log(`| ${transport} | ${cells.join(' | ')} |`);
   }

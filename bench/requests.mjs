@@ -9,7 +9,9 @@
  *   like the one-way figures;
  * - the small-value rate with a zod 4 `schema` on the receiving side (an object schema
  *   of the small value, bench/small-schema.mjs) beside the same rate without; target:
- *   the schema costs <= 20 % of the rate.
+ *   the schema costs <= 20 % of the rate;
+ * - the same rate with DATASOCKET_TRACE set in both processes (SPEC §13, issue 9: every
+ *   socket event written to a trace file); target: tracing costs <= 10 % of the rate.
  *
  * bench/run.mjs runs it after the main table and the failover figure (fewer values
  * with --quick), prints it as its own small table and saves it as `requests`. Alone,
@@ -26,6 +28,7 @@ import { formatValue } from './report.mjs';
 /** The issue's bounds: request p50 over echo p50, and the share of the small-value rate a schema may cost. */
 export const REQUEST_RTT_TARGET = 1.1;
 export const SCHEMA_COST_TARGET = 0.2;
+export const TRACE_COST_TARGET = 0.1;
 /** Requests kept waiting at once in the in-flight figure. */
 export const IN_FLIGHT = 1000;
 
@@ -37,10 +40,11 @@ const ITEMS = [
   { key: 'roundTrip', figure: 'request', label: 'request/reply, send/echo' },
   { key: 'plain', figure: 'small', label: 'small values' },
   { key: 'schema', figure: 'small', label: 'small values, zod schema', extra: { schema: true } },
+  { key: 'traced', figure: 'small', label: 'small values, traced', extra: { trace: true } },
   { key: 'inflight', figure: 'inflight', label: `requests, ${IN_FLIGHT} in flight`, extra: { inFlight: IN_FLIGHT } },
 ];
 // roundTrip: half of them requests, half send/echo.
-const COUNTS = { roundTrip: [20_000, 200_000], plain: [300_000, 2_000_000], schema: [300_000, 2_000_000], inflight: [50_000, 500_000] };
+const COUNTS = { roundTrip: [20_000, 200_000], plain: [300_000, 2_000_000], schema: [300_000, 2_000_000], traced: [300_000, 2_000_000], inflight: [50_000, 500_000] };
 /** --quick: half the warm-up and a tenth of the values, as bench/run.mjs does. */
 const QUICK_WARMUP_DIVISOR = 2;
 const QUICK_COUNT_DIVISOR = 10;
@@ -70,8 +74,8 @@ export async function measureRequests({ quick, runs, transports, pinCpu, socketD
   let sequence = 0;
   for (let run = 1; run <= runs; run++) {
     for (const transport of transports) {
-      // Even runs take the schema before the plain rate, so neither always comes second.
-      const order = run % 2 === 0 ? [ITEMS[0], ITEMS[2], ITEMS[1], ITEMS[3]] : ITEMS;
+      // Even runs take the schema and the trace before the plain rate, so the plain rate does not always come first.
+      const order = run % 2 === 0 ? [ITEMS[0], ITEMS[3], ITEMS[2], ITEMS[1], ITEMS[4]] : ITEMS;
       for (const { key, figure, label, extra } of order) {
         const t0 = Date.now();
         const [warmup, count] = counts[key];
@@ -84,8 +88,10 @@ export async function measureRequests({ quick, runs, transports, pinCpu, socketD
           socketPath: path.join(socketDir, `request-${++sequence}.sock`),
           pinCpu,
           timeoutMs: MEASUREMENT_TIMEOUT_MS,
-          extra,
+          // Each traced measurement writes its own directory (a trace of millions of values is large): removed at once.
+          extra: extra?.trace ? { trace: path.join(socketDir, `trace-${sequence}`) } : extra,
         });
+        if (extra?.trace) fs.rmSync(path.join(socketDir, `trace-${sequence}`), { recursive: true, force: true });
         results[transport][key].runs.push(outcome);
         const r = outcome.result;
         const shown = r === undefined ? `FAILED: ${outcome.error}` : r.rate !== undefined ? formatValue('rate', r.rate) : `${latency(r.p50, r.p99)}, ${latency(r.echoP50, r.echoP99)}`;
@@ -123,9 +129,12 @@ export function requestRatios(cell) {
       .map(([x, y]) => of(x, y));
   const rtt = paired(cell.roundTrip, cell.roundTrip, (r) => r.p50 / r.echoP50);
   const kept = paired(cell.schema, cell.plain, (withSchema, without) => withSchema.rate / without.rate);
+  // Results saved before tracing existed have no traced rate.
+  const keptTraced = cell.traced === undefined ? [] : paired(cell.traced, cell.plain, (traced, without) => traced.rate / without.rate);
   return {
     rtt: rtt.length === 0 ? undefined : median(rtt),
     schemaCost: kept.length === 0 ? undefined : 1 - median(kept),
+    traceCost: keptTraced.length === 0 ? undefined : 1 - median(keptTraced),
   };
 }
 
@@ -133,7 +142,7 @@ export function requestRatios(cell) {
 export function requestTargets(report) {
   const checks = [];
   for (const [transport, cell] of Object.entries(report.results)) {
-    const { rtt, schemaCost } = requestRatios(cell);
+    const { rtt, schemaCost, traceCost } = requestRatios(cell);
     checks.push({
       name: `request round-trip p50 <= ${REQUEST_RTT_TARGET}x send/echo (${transport})`,
       pass: rtt !== undefined && rtt <= REQUEST_RTT_TARGET,
@@ -144,15 +153,20 @@ export function requestTargets(report) {
       pass: schemaCost !== undefined && schemaCost <= SCHEMA_COST_TARGET,
       detail: schemaCost === undefined ? 'no data' : `${(schemaCost * 100).toFixed(1)} % (medians ${formatValue('rate', cell.schema.median.rate)} with vs ${formatValue('rate', cell.plain.median.rate)} without)`,
     });
+    checks.push({
+      name: `DATASOCKET_TRACE costs <= ${TRACE_COST_TARGET * 100} % of the small-value rate (${transport})`,
+      pass: traceCost !== undefined && traceCost <= TRACE_COST_TARGET,
+      detail: traceCost === undefined ? 'no data' : `${(traceCost * 100).toFixed(1)} % (medians ${formatValue('rate', cell.traced.median.rate)} traced vs ${formatValue('rate', cell.plain.median.rate)} not)`,
+    });
   }
   return checks;
 }
 
 /** The figures as a small table for the console, one row per transport. */
 export function describeRequests(report) {
-  const header = ['requests', 'send/echo p50 / p99', 'request/reply p50 / p99', `requests/s, ${report.inFlight} in flight`, 'small values', 'with zod schema'];
+  const header = ['requests', 'send/echo p50 / p99', 'request/reply p50 / p99', `requests/s, ${report.inFlight} in flight`, 'small values', 'with zod schema', 'traced'];
   const rows = Object.entries(report.results).map(([transport, cell]) => {
-    const { rtt, schemaCost } = requestRatios(cell);
+    const { rtt, schemaCost, traceCost } = requestRatios(cell);
     const m = cell.roundTrip.median;
     const rate = (entry) => (entry.median ? formatValue('rate', entry.median.rate) : 'FAILED');
     return [
@@ -162,6 +176,7 @@ export function describeRequests(report) {
       rate(cell.inflight),
       rate(cell.plain),
       `${rate(cell.schema)}${schemaCost === undefined ? '' : ` (${(1 - schemaCost).toFixed(2)}×)`}`,
+      `${rate(cell.traced)}${traceCost === undefined ? '' : ` (${(1 - traceCost).toFixed(2)}×)`}`,
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -177,7 +192,7 @@ export function describeRequests(report) {
     line(header),
     widths.map((w) => '-'.repeat(w)).join('  '),
     ...rows.map(line),
-    `DataSocket only, medians of the runs; requests and send/echo in turn on one connection, ${report.pinnedToCpu === null ? 'placed by the OS' : `pinned to CPU ${report.pinnedToCpu}`}; (×) = request over echo p50, and with schema over without: the median of each run's own ratio.`,
+    `DataSocket only, medians of the runs; requests and send/echo in turn on one connection, ${report.pinnedToCpu === null ? 'placed by the OS' : `pinned to CPU ${report.pinnedToCpu}`}; (×) = request over echo p50, and with schema (traced) over without: the median of each run's own ratio.`,
     ...(failures.length > 0 ? ['Failures:', ...failures] : []),
   ].join('\n');
 }
