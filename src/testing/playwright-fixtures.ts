@@ -7,6 +7,7 @@
  * it every use of `test` throws a DataSocketError coded MODULE_NOT_FOUND that names it.
  * The imports from '@playwright/test' below are only types.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import type {
   ElectronApplication,
@@ -17,6 +18,8 @@ import type {
   TestInfo,
   TestType,
 } from '@playwright/test';
+import { socketDirectory } from '../main/socket/endpoint.js';
+import { closeTraceWriter } from '../main/trace/trace-writer.js';
 import { newNamespace, NAMESPACE_ENV, setEnv, TRACE_ENV } from './instance-env.js';
 import { InstanceSet, survivorError, type ShutdownReport } from './instances.js';
 import { loadOptionalPeer, unavailable } from './optional-peer.js';
@@ -119,6 +122,9 @@ function withFixtures(playwright: PlaywrightTest): DataSocketTest {
         }
         // After launchInstance's end (it depends on this fixture), so the apps' traces are complete.
         if (failed(testInfo)) await attachAll(testInfo, await traceAttachments(datasocketTraceDir));
+        // A worker runs many tests: it keeps no file open per test, and no empty namespace directory behind.
+        await closeTraceWriter(datasocketTraceDir);
+        removeIfEmpty(path.join(socketDirectory(), namespace));
       },
       { auto: true },
     ],
@@ -148,4 +154,13 @@ function failed(testInfo: TestInfo): boolean {
 
 async function attachAll(testInfo: TestInfo, attachments: readonly Attachment[]): Promise<void> {
   for (const { name, body, contentType } of attachments) await testInfo.attach(name, { body, contentType });
+}
+
+/** Removes `dir` if it is an empty directory; anything else (missing, not empty, in use) stays as it is. */
+function removeIfEmpty(dir: string): void {
+  try {
+    fs.rmdirSync(dir);
+  } catch {
+    // Not empty (a socket file someone still holds), already gone, or not ours: leave it.
+  }
 }

@@ -5,7 +5,7 @@
  * No Playwright here; the fixture hands these to `testInfo.attach`.
  */
 import { formatTimeline, readTrace } from '../main/trace/trace-merge.js';
-import { traceWriter } from '../main/trace/trace-writer.js';
+import { closeTraceWriter } from '../main/trace/trace-writer.js';
 
 /** One attachment, in the shape `testInfo.attach(name, { body, contentType })` takes. */
 export interface Attachment {
@@ -23,7 +23,7 @@ export interface Attachment {
 export async function traceAttachments(dir: string): Promise<Attachment[]> {
   try {
     // This process's own sockets (the test's probes) write in batches: get them on disk first.
-    await traceWriter(dir).flush();
+    await closeTraceWriter(dir);
     const { entries, malformed } = await readTrace(dir);
     if (entries.length === 0) return [];
     const note = malformed > 0 ? `(${malformed} line${malformed === 1 ? '' : 's'} that were not trace records left out)\n` : '';

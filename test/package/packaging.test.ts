@@ -258,9 +258,11 @@ describe('a fresh app that installs the tarball and pastes the README', () => {
     );
     // Electron is an optional peer: installing the package must not pull it (or its binary) in.
     expect(fs.existsSync(path.join(app, 'node_modules/electron'))).toBe(false);
+    // So is @playwright/test, for electron-datasocket/testing.
+    expect(fs.existsSync(path.join(app, 'node_modules/@playwright/test'))).toBe(false);
     // What the app would have as devDependencies, linked from the repository's node_modules
     // rather than downloaded again (electron only for its .d.ts and version).
-    for (const tool of ['typescript', 'electron', 'electron-vite', 'vite', 'esbuild', '@types/node']) {
+    for (const tool of ['typescript', 'electron', 'electron-vite', 'vite', 'esbuild', '@types/node', '@playwright/test']) {
       fs.mkdirSync(path.dirname(path.join(app, 'node_modules', tool)), { recursive: true });
       fs.symlinkSync(path.join(ROOT, 'node_modules', tool), path.join(app, 'node_modules', tool), 'dir');
     }
