@@ -15,10 +15,16 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 /** Each room: where it is, which rooms it may import from, and which packages. */
 const ROOMS: { room: string; rooms: string[]; packages: RegExp }[] = [
   { room: 'src/shared', rooms: [], packages: /^msgpackr(\/index-no-eval)?$/ },
-  { room: 'src/main/socket', rooms: ['src/shared'], packages: /^node:[\w/]+$/ },
-  // The host relays bytes: it may not reach the codec (test/main/bridge/bridge.test.ts checks the whole graph).
-  { room: 'src/main/bridge', rooms: ['src/shared', 'src/main/socket'], packages: /^(node:[\w/]+|zod\/mini|electron)$/ },
-  { room: 'src/main/cli', rooms: ['src/shared', 'src/main/socket'], packages: /^node:[\w/]+$/ },
+  // The trace (SPEC §13) stands on the ground floor only, so every room above may write to it.
+  { room: 'src/main/trace', rooms: ['src/shared'], packages: /^node:[\w/]+$/ },
+  { room: 'src/main/socket', rooms: ['src/shared', 'src/main/trace'], packages: /^node:[\w/]+$/ },
+  // The host relays bytes: it may not reach the codec (test/main/bridge/bridge.test.ts checks the whole graph;
+  // the trace loads one on demand only for a page that consents to its values being traced).
+  { room: 'src/main/bridge', rooms: ['src/shared', 'src/main/socket', 'src/main/trace'], packages: /^(node:[\w/]+|zod\/mini|electron)$/ },
+  { room: 'src/main/cli', rooms: ['src/shared', 'src/main/socket', 'src/main/trace'], packages: /^node:[\w/]+$/ },
+  // electron-datasocket/testing: a user of the socket, on top. @playwright/test appears as a type
+  // (`typeof import(…)`); it is an optional peer, loaded at run time by createRequire.
+  { room: 'src/testing', rooms: ['src/shared', 'src/main/socket', 'src/main/trace'], packages: /^(node:[\w/]+|@playwright\/test)$/ },
   { room: 'src/renderer', rooms: ['src/shared'], packages: /^$/ },
   { room: 'src/preload', rooms: ['src/shared', 'src/renderer'], packages: /^(electron|electron-datasocket:main-world)$/ },
   // The demo app is a user of the package: it imports it by name, like any app.
