@@ -33,6 +33,8 @@ const SNIPPETS = [
   'electron.vite.config.ts',
   'src/renderer/app.ts',
   'src/renderer/env.d.ts',
+  'e2e/notes.spec.ts',
+  'playwright.config.ts',
 ] as const;
 
 /** The README's marked snippets by path; throws, naming it, if a marker is missing, doubled, unknown or not on a code fence. */
@@ -299,7 +301,19 @@ describe('a fresh app that installs the tarball and pastes the README', () => {
       // Node and Electron's main and preload: the electron types come from node_modules/electron.
       typecheck(`${mode}-node`, {
         compilerOptions: node,
-        files: ['listener.mjs', 'client.mjs', 'instance.mjs', 'requests.mjs', 'typed.ts', 'electron.vite.config.ts', 'src/main/index.ts', 'src/preload/index.ts'],
+        files: [
+          'listener.mjs',
+          'client.mjs',
+          'instance.mjs',
+          'requests.mjs',
+          'typed.ts',
+          'electron.vite.config.ts',
+          'src/main/index.ts',
+          'src/preload/index.ts',
+          // The Playwright example: electron-datasocket/testing against the real @playwright/test types.
+          'e2e/notes.spec.ts',
+          'playwright.config.ts',
+        ],
       }),
       typecheck(`${mode}-page`, { compilerOptions: page, files: ['src/renderer/app.ts'] }),
       // Without app.ts, whose import would bring the Window typings along by itself.
