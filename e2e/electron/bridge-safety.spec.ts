@@ -3,10 +3,16 @@
  * acceptor's verdict (SPEC §2), the default policy (§6), a page that sees
  * `window.Net.DataSocket` and nothing else (§6), under a strict CSP.
  */
+import { expect } from '@playwright/test';
 import type { NetApi } from '../../src/renderer/index.js';
-import { expect, harness, installHarness, noElectron, test, launchPairWithHarness } from './demo-app.js';
+import { test } from '../../src/testing/index.js';
+import { demoApp, demoWindow, launchPairWithHarness, noElectron } from './demo-app.js';
+import { harness, installHarness } from './page-harness.js';
 
 test.skip(noElectron !== null, noElectron ?? '');
+
+/** Bare names resolve in each test's own namespace (the kit's datasocketNamespace): a fixed name never meets another test's. */
+const NAME = 'safety';
 
 /** The little of the DOM the CSP check uses (the e2e code is type-checked without the DOM library). */
 interface PageDom {
@@ -20,14 +26,13 @@ interface PageDom {
 
 test.describe('§2 the acceptor decides', () => {
   test('a refusing acceptor: the client gets ERR_DATASOCKET_REJECTED then close, never connect; its queued value is dropped', async ({
-    launchDemo,
-    socketName,
+    launchInstance,
   }) => {
-    const { inA, inB } = await launchPairWithHarness(launchDemo);
+    const { inA, inB } = await launchPairWithHarness(launchInstance);
 
-    await inA.listen('listener', socketName, null, false);
+    await inA.listen('listener', NAME, null, false);
     await expect.poll(() => inA.eventNames('listener')).toEqual(['listening']);
-    await inB.connect('client', socketName);
+    await inB.connect('client', NAME);
     await inB.send('client', 'never delivered');
 
     await expect.poll(() => inB.events('client')).toEqual([{ event: 'error', code: 'ERR_DATASOCKET_REJECTED' }, { event: 'close' }]);
@@ -40,29 +45,29 @@ test.describe('§2 the acceptor decides', () => {
     expect(await inA.eventNames('listener')).toEqual(['listening']);
   });
 
-  test('the demo window can refuse: B logs the rejection, A logs the refusal', async ({ launchDemo, socketName }) => {
-    const a = await launchDemo('a');
-    const b = await launchDemo('b');
-    await a.page.getByTestId('listen-name').fill(socketName);
-    await a.page.getByTestId('listen-refuse').check();
-    await a.page.getByTestId('listen-button').click();
-    const listener = a.page.locator('[data-testid="socket"][data-kind="listener"]');
+  test('the demo window can refuse: B logs the rejection, A logs the refusal', async ({ launchInstance }) => {
+    const pageA = await demoWindow(await launchInstance(demoApp('a')));
+    const pageB = await demoWindow(await launchInstance(demoApp('b')));
+    await pageA.getByTestId('listen-name').fill(NAME);
+    await pageA.getByTestId('listen-refuse').check();
+    await pageA.getByTestId('listen-button').click();
+    const listener = pageA.locator('[data-testid="socket"][data-kind="listener"]');
     await expect(listener).toHaveAttribute('data-state', 'listening');
 
-    await b.page.getByTestId('connect-name').fill(socketName);
-    await b.page.getByTestId('connect-button').click();
-    const client = b.page.locator('[data-testid="socket"][data-kind="client"]');
+    await pageB.getByTestId('connect-name').fill(NAME);
+    await pageB.getByTestId('connect-button').click();
+    const client = pageB.locator('[data-testid="socket"][data-kind="client"]');
     await expect(client).toHaveAttribute('data-state', 'closed');
     await expect(client.locator('[data-testid="log-entry"][data-event="error"]')).toContainText('ERR_DATASOCKET_REJECTED');
     await expect(client.locator('[data-testid="log-entry"][data-event="connect"]')).toHaveCount(0);
     await expect(listener.locator('[data-testid="log-entry"][data-event="refused"]')).toHaveCount(1);
-    await expect(a.page.locator('[data-testid="socket"][data-kind="accepted"]')).toHaveCount(0);
+    await expect(pageA.locator('[data-testid="socket"][data-kind="accepted"]')).toHaveCount(0);
   });
 });
 
 test.describe('§6 the default policy', () => {
-  test('refuses TCP to or on a non-loopback address with ERR_DATASOCKET_NOT_ALLOWED, and allows loopback', async ({ launchDemo }) => {
-    const { page } = await launchDemo('a');
+  test('refuses TCP to or on a non-loopback address with ERR_DATASOCKET_NOT_ALLOWED, and allows loopback', async ({ launchInstance }) => {
+    const page = await demoWindow(await launchInstance(demoApp('a')));
     await installHarness(page);
     const inPage = harness(page);
     const refused = [{ event: 'error', code: 'ERR_DATASOCKET_NOT_ALLOWED' }, { event: 'close' }];
@@ -79,8 +84,8 @@ test.describe('§6 the default policy', () => {
 });
 
 test.describe('§6 the page gets window.Net.DataSocket and nothing else', () => {
-  test('window.Net has exactly the key DataSocket; no ipcRenderer, require, process or Buffer in the page', async ({ launchDemo }) => {
-    const { page } = await launchDemo('a');
+  test('window.Net has exactly the key DataSocket; no ipcRenderer, require, process or Buffer in the page', async ({ launchInstance }) => {
+    const page = await demoWindow(await launchInstance(demoApp('a')));
     const seen = await page.evaluate(() => {
       const g = globalThis as unknown as Record<string, unknown> & { Net: NetApi };
       return {
@@ -99,8 +104,8 @@ test.describe('§6 the page gets window.Net.DataSocket and nothing else', () => 
     expect(seen.suspicious).toEqual([]);
   });
 
-  test('the page runs under its strict CSP: no inline script, no eval', async ({ launchDemo }) => {
-    const { page } = await launchDemo('a');
+  test('the page runs under its strict CSP: no inline script, no eval', async ({ launchInstance }) => {
+    const page = await demoWindow(await launchInstance(demoApp('a')));
     const inline = await page.evaluate(
       () =>
         new Promise<string>((resolve) => {

@@ -4,10 +4,15 @@
  * (electron/electron#33328): `off(f)` with the very `f` given to `on` must
  * still work, and every method returns the same socket, so calls chain.
  */
+import { expect } from '@playwright/test';
 import type { NetApi, PageDataSocket } from '../../src/renderer/index.js';
-import { expect, harness, installHarness, noElectron, test } from './demo-app.js';
+import { DataSocketProbe, test } from '../../src/testing/index.js';
+import { demoApp, demoWindow, noElectron } from './demo-app.js';
 
 test.skip(noElectron !== null, noElectron ?? '');
+
+/** Bare names resolve in each test's own namespace (the kit's datasocketNamespace): a fixed name never meets another test's. */
+const NAME = 'page-api';
 
 /** What the page keeps for this test, at `globalThis.apiTest`. */
 interface ApiTest {
@@ -17,15 +22,12 @@ interface ApiTest {
 }
 
 test.describe('§2 on / once / off in the renderer', () => {
-  test('off(f) removes f wherever it was registered; off by namespace and by name; every call chains', async ({ launchDemo, socketName }) => {
-    const a = await launchDemo('a');
-    const b = await launchDemo('b');
-    await installHarness(a.page);
-    const inA = harness(a.page);
-    await inA.listen('listener', socketName);
-    await expect.poll(() => inA.eventNames('listener')).toEqual(['listening']);
+  test('off(f) removes f wherever it was registered; off by namespace and by name; every call chains', async ({ launchInstance }) => {
+    // The test's probe is the page's peer: it listens, and sends the values the page's handlers count.
+    await using peer = await DataSocketProbe.listen(NAME).ready();
+    const page = await demoWindow(await launchInstance(demoApp('a')));
 
-    await b.page.evaluate((name) => {
+    await page.evaluate((name) => {
       const g = globalThis as unknown as { Net: NetApi; apiTest?: ApiTest };
       const counts = { all: 0, f: 0, namespaced: 0, once: 0, late: 0 };
       const f = (): void => {
@@ -47,36 +49,36 @@ test.describe('§2 on / once / off in the renderer', () => {
         socket.off(f),
       ];
       g.apiTest = { socket, counts, sameSocket: returned.map((r) => r === socket) };
-    }, socketName);
+    }, NAME);
 
-    const counts = () => b.page.evaluate(() => (globalThis as unknown as { apiTest: ApiTest }).apiTest.counts);
-    expect(await b.page.evaluate(() => (globalThis as unknown as { apiTest: ApiTest }).apiTest.sameSocket)).toEqual([true, true, true, true, true]);
+    const counts = () => page.evaluate(() => (globalThis as unknown as { apiTest: ApiTest }).apiTest.counts);
+    expect(await page.evaluate(() => (globalThis as unknown as { apiTest: ApiTest }).apiTest.sameSocket)).toEqual([true, true, true, true, true]);
 
-    await expect.poll(() => inA.accepted('listener')).toEqual(['listener/1']);
-    await expect.poll(() => inA.eventNames('listener/1')).toEqual(['connect']);
-    for (const value of [1, 2, 3]) await inA.send('listener/1', value);
+    await peer.connection();
+    expect(peer.connections).toBe(1);
+    for (const value of [1, 2, 3]) peer.send(value);
     await expect.poll(counts).toEqual({ all: 3, f: 0, namespaced: 3, once: 1, late: 0 });
 
-    expect(await b.page.evaluate(() => {
+    expect(await page.evaluate(() => {
       const { socket } = (globalThis as unknown as { apiTest: ApiTest }).apiTest;
       return socket.off('.ns') === socket;
     })).toBe(true);
-    await inA.send('listener/1', 4);
+    peer.send(4);
     await expect.poll(counts).toEqual({ all: 4, f: 0, namespaced: 3, once: 1, late: 0 });
 
     // off('data') removes every data handler; one added afterwards is the only one left.
-    await b.page.evaluate(() => {
+    await page.evaluate(() => {
       const { socket, counts: pageCounts } = (globalThis as unknown as { apiTest: ApiTest }).apiTest;
       socket.off('data').on('data.late', () => {
         pageCounts.late += 1;
       });
     });
-    await inA.send('listener/1', 5);
+    peer.send(5);
     await expect.poll(counts).toEqual({ all: 4, f: 0, namespaced: 3, once: 1, late: 1 });
   });
 
-  test('a listener from listen() chains its on() calls, and close() is idempotent', async ({ launchDemo, socketName }) => {
-    const { page } = await launchDemo('a');
+  test('a listener from listen() chains its on() calls, and close() is idempotent', async ({ launchInstance }) => {
+    const page = await demoWindow(await launchInstance(demoApp('a')));
     const result = await page.evaluate(
       (name) =>
         new Promise<{ sameAfterOn: boolean; states: string[] }>((resolve) => {
@@ -95,7 +97,7 @@ test.describe('§2 on / once / off in the renderer', () => {
               resolve({ sameAfterOn: afterOn === listener, states });
             });
         }),
-      socketName,
+      NAME,
     );
     expect(result.sameAfterOn).toBe(true);
     expect(result.states[0]).toBe('listening');

@@ -4,10 +4,14 @@
  * exactly one leads and shows its two followers, a line goes to every link, and
  * closing the leader's window hands over to another instance within 1 s.
  */
-import type { Page } from '@playwright/test';
-import { expect, noElectron, test, type DemoApp } from './demo-app.js';
+import { expect, type Page } from '@playwright/test';
+import { test, type DataSocketFixtures, type DataSocketInstance } from '../../src/testing/index.js';
+import { demoApp, demoWindow, noElectron } from './demo-app.js';
 
 test.skip(noElectron !== null, noElectron ?? '');
+
+/** Bare names resolve in each test's own namespace (the kit's datasocketNamespace): a fixed name never meets another test's. */
+const NAME = 'group';
 
 const linkCards = '[data-testid="socket"][data-kind="link"]';
 const logEntries = (event: string) => `[data-testid="log-entry"][data-event="${event}"]`;
@@ -38,13 +42,25 @@ function ledAt(page: Page): Promise<number | undefined> {
   return page.evaluate(() => (globalThis as unknown as { e2eLedAt?: number }).e2eLedAt);
 }
 
+/** One instance of the demo and its window. */
+interface Demo {
+  instance: DataSocketInstance;
+  page: Page;
+}
+
+/** Launches an instance of the demo and opens its window. */
+async function launchDemo(launchInstance: DataSocketFixtures['launchInstance'], label: string): Promise<Demo> {
+  const instance = await launchInstance(demoApp(label));
+  return { instance, page: await demoWindow(instance) };
+}
+
 test.describe('§9 instances of the demo find each other', () => {
-  test('three instances join one name: one leads with two followers linked, a line reaches every link, and closing the leader’s window hands over within 1 s', async ({ launchDemo, socketName }) => {
-    const apps: DemoApp[] = [await launchDemo('a'), await launchDemo('b'), await launchDemo('c')];
-    expect(new Set(apps.map((a) => a.userData)).size).toBe(3);
+  test('three instances join one name: one leads with two followers linked, a line reaches every link, and closing the leader’s window hands over within 1 s', async ({ launchInstance }) => {
+    const apps = [await launchDemo(launchInstance, 'a'), await launchDemo(launchInstance, 'b'), await launchDemo(launchInstance, 'c')];
+    expect(new Set(apps.map(({ instance }) => instance.userDataDir)).size).toBe(3);
     for (const { page } of apps) {
       await expect(page.getByTestId('role')).toHaveAttribute('data-role', 'none');
-      await page.getByTestId('join-name').fill(socketName);
+      await page.getByTestId('join-name').fill(NAME);
     }
     // All three at once: the election must still end with exactly one leader.
     await Promise.all(apps.map(({ page }) => page.getByTestId('join-button').click()));
@@ -72,7 +88,7 @@ test.describe('§9 instances of the demo find each other', () => {
 
     for (const { page } of followers) await noteWhenLeading(page);
     const closedAt = Date.now();
-    await leader.app.evaluate(({ BrowserWindow }) => {
+    await leader.instance.app.evaluate(({ BrowserWindow }) => {
       for (const window of BrowserWindow.getAllWindows()) window.close();
     });
 
@@ -95,13 +111,13 @@ test.describe('§9 instances of the demo find each other', () => {
     for (const { page } of followers) await expect(page.getByTestId('problem')).toBeHidden();
   });
 
-  test('Leave stops leading: the socket is handed to a follower, the leaving window shows it is not joined and may join again as a follower', async ({ launchDemo, socketName }) => {
-    const a = await launchDemo('a');
-    const b = await launchDemo('b');
-    await a.page.getByTestId('join-name').fill(socketName);
+  test('Leave stops leading: the socket is handed to a follower, the leaving window shows it is not joined and may join again as a follower', async ({ launchInstance }) => {
+    const a = await launchDemo(launchInstance, 'a');
+    const b = await launchDemo(launchInstance, 'b');
+    await a.page.getByTestId('join-name').fill(NAME);
     await a.page.getByTestId('join-button').click();
     await expect(a.page.getByTestId('role')).toHaveAttribute('data-role', 'leader');
-    await b.page.getByTestId('join-name').fill(socketName);
+    await b.page.getByTestId('join-name').fill(NAME);
     await b.page.getByTestId('join-button').click();
     await expect(b.page.getByTestId('role')).toHaveAttribute('data-role', 'follower');
     await expect(a.page.getByTestId('link-count')).toHaveText('1 follower linked');

@@ -3,36 +3,49 @@
  * one listens, the other's connects, and values go both ways — through the demo
  * window's UI, and through `window.Net.DataSocket` directly.
  */
-import { expect, harness, noElectron, RICH_SUMMARY, test, type Harness, launchPairWithHarness } from './demo-app.js';
+import fs from 'node:fs';
+import { expect } from '@playwright/test';
+import { test } from '../../src/testing/index.js';
+import { demoApp, demoWindow, launchPairWithHarness, noElectron } from './demo-app.js';
+import { RICH_SUMMARY, type harness, type Harness } from './page-harness.js';
 
 test.skip(noElectron !== null, noElectron ?? '');
+
+/** Bare names resolve in each test's own namespace (the kit's datasocketNamespace): a fixed name never meets another test's. */
+const NAME = 'pair';
 
 const socketCard = (kind: 'listener' | 'client' | 'accepted') => `[data-testid="socket"][data-kind="${kind}"]`;
 const logEntries = (event: string) => `[data-testid="log-entry"][data-event="${event}"]`;
 
 test.describe('§1 two instances of one app', () => {
-  test('run side by side, each with its own userData (switch or environment variable)', async ({ launchDemo }) => {
-    const a = await launchDemo('a', { userDataVia: 'switch' });
-    const b = await launchDemo('b', { userDataVia: 'env' });
-    expect(await a.app.evaluate(({ app }) => app.getPath('userData'))).toBe(a.userData);
-    expect(await b.app.evaluate(({ app }) => app.getPath('userData'))).toBe(b.userData);
-    expect(a.userData).not.toBe(b.userData);
+  test('run side by side, each with the userData directory launchInstance gave it, which DATASOCKET_DEMO_USER_DATA does not override', async ({ launchInstance }, testInfo) => {
+    const a = await launchInstance(demoApp('a'));
+    // The demo takes its userData from --user-data-dir, which the kit passes, else from DATASOCKET_DEMO_USER_DATA:
+    // a value left in the environment must not make two instances under test share one.
+    const elsewhere = testInfo.outputPath('user-data-from-env');
+    const b = await launchInstance(demoApp('b', { env: { DATASOCKET_DEMO_USER_DATA: elsewhere } }));
+    expect(await a.app.evaluate(({ app }) => app.getPath('userData'))).toBe(a.userDataDir);
+    expect(await b.app.evaluate(({ app }) => app.getPath('userData'))).toBe(b.userDataDir);
+    expect(a.userDataDir).not.toBe(b.userDataDir);
+    expect(fs.existsSync(elsewhere)).toBe(false);
   });
 
-  test('in the demo window, A listens and B connects; JSON and a file go both ways; B closes and A sees it', async ({ launchDemo, socketName }) => {
-    const a = await launchDemo('a');
-    const b = await launchDemo('b');
+  test('in the demo window, A listens and B connects; JSON and a file go both ways; B closes and A sees it', async ({ launchInstance, datasocketNamespace }) => {
+    const pageA = await demoWindow(await launchInstance(demoApp('a')));
+    const pageB = await demoWindow(await launchInstance(demoApp('b')));
 
-    await a.page.getByTestId('listen-name').fill(socketName);
-    await a.page.getByTestId('listen-button').click();
-    const listener = a.page.locator(socketCard('listener'));
+    await pageA.getByTestId('listen-name').fill(NAME);
+    await pageA.getByTestId('listen-button').click();
+    const listener = pageA.locator(socketCard('listener'));
     await expect(listener).toHaveAttribute('data-state', 'listening');
-    await expect(listener.getByTestId('socket-address')).toContainText(socketName);
+    await expect(listener.getByTestId('socket-address')).toContainText(NAME);
+    // The page's bare name resolved in this test's namespace: the kit put it in the app's environment.
+    await expect(listener.getByTestId('socket-address')).toContainText(datasocketNamespace);
 
-    await b.page.getByTestId('connect-name').fill(socketName);
-    await b.page.getByTestId('connect-button').click();
-    const client = b.page.locator(socketCard('client'));
-    const accepted = a.page.locator(socketCard('accepted'));
+    await pageB.getByTestId('connect-name').fill(NAME);
+    await pageB.getByTestId('connect-button').click();
+    const client = pageB.locator(socketCard('client'));
+    const accepted = pageA.locator(socketCard('accepted'));
     await expect(client).toHaveAttribute('data-state', 'open');
     await expect(accepted).toHaveAttribute('data-state', 'open');
     await expect(client.locator(logEntries('connect'))).toHaveCount(1);
@@ -59,23 +72,23 @@ test.describe('§1 two instances of one app', () => {
     await expect(accepted.locator(logEntries('error'))).toHaveCount(0);
     // A listener outlives the connections it accepted.
     await expect(listener).toHaveAttribute('data-state', 'listening');
-    await expect(a.page.getByTestId('problem')).toBeHidden();
+    await expect(pageA.getByTestId('problem')).toBeHidden();
   });
 
-  test('values keep their types both ways, and values sent while connecting arrive once accepted', async ({ launchDemo, socketName }) => {
-    const { b, inA, inB } = await launchPairWithHarness(launchDemo);
+  test('values keep their types both ways, and values sent while connecting arrive once accepted', async ({ launchInstance }) => {
+    const { pageB, inA, inB } = await launchPairWithHarness(launchInstance);
     const dataOf = async (h: ReturnType<typeof harness>, key: string) => (await h.events(key)).filter((e) => e.event === 'data').map((e) => e.value);
 
-    await inA.listen('listener', socketName);
+    await inA.listen('listener', NAME);
     await expect.poll(() => inA.eventNames('listener')).toEqual(['listening']);
     // One evaluate, so both values are sent while still connecting: queued, they must arrive in order once A accepts.
-    const stateWhenSent = await b.page.evaluate((name) => {
+    const stateWhenSent = await pageB.evaluate((name) => {
       const e2e = (globalThis as unknown as { e2e: Harness }).e2e;
       e2e.connect('client', name, null);
       e2e.sendRich('client');
       e2e.send('client', { plain: 'json', list: [1, 2] });
       return e2e.state('client');
-    }, socketName);
+    }, NAME);
     expect(stateWhenSent).toBe('connecting');
 
     await expect.poll(() => inA.accepted('listener')).toEqual(['listener/1']);
@@ -92,8 +105,8 @@ test.describe('§1 two instances of one app', () => {
     expect(seenByB).not.toContain('error');
   });
 
-  test('TCP on loopback: A binds port 0, B connects to the real port, values go both ways', async ({ launchDemo }) => {
-    const { inA, inB } = await launchPairWithHarness(launchDemo);
+  test('TCP on loopback: A binds port 0, B connects to the real port, values go both ways', async ({ launchInstance }) => {
+    const { inA, inB } = await launchPairWithHarness(launchInstance);
 
     await inA.listen('listener', '127.0.0.1', 0);
     await expect.poll(() => inA.eventNames('listener')).toEqual(['listening']);
