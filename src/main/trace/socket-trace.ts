@@ -1,11 +1,13 @@
 /**
  * What one socket writes to the trace (SPEC §13): its life (listening, connect,
  * accept/reject, error, close) as it happens, and its traffic one record per I/O —
- * a `data` record per chunk read that completed values, a `sent` record per batch
- * handed to the OS — with byte sizes and value counts, never one record per value,
- * so a busy socket's trace costs a few records per turn. Requests and replies get a
- * record each. Values themselves only with DATASOCKET_TRACE_VALUES=1 (and, for a
- * page's socket, the page's consent: main relays its bytes without decoding them).
+ * a `data` record per chunk read that completed values, requests or replies, a `sent`
+ * record per batch handed to the OS — with byte sizes and counts, never one record per
+ * value or request, so a busy socket's trace costs a few records per turn. A request
+ * that failed at the other side gets a record of its own (its code). Values themselves
+ * only with DATASOCKET_TRACE_VALUES=1 — then each request and reply has its own record
+ * too, with its value — and, for a page's socket, only with the page's consent (main
+ * relays its bytes without decoding them).
  *
  * Made only while DATASOCKET_TRACE is set (SocketTrace.open returns null otherwise),
  * so an untraced socket pays one null check per value and nothing else.
@@ -30,6 +32,12 @@ function listed(values: unknown[], details: Partial<TraceRecord>): void {
   if (values.length > shown.length) details.valuesOmitted = values.length - shown.length;
 }
 
+/** Adds the request and reply counts to a `data`/`sent` record, when there were any. */
+function counts(details: Partial<TraceRecord>, requests: number, replies: number): void {
+  if (requests > 0) details.requests = requests;
+  if (replies > 0) details.replies = replies;
+}
+
 /** How a socket is named in its records: a local socket's path, `host:port` for TCP. */
 export function traceEndpoint(address: DataSocketAddress): string {
   return address.path ?? (address.port === undefined ? address.name : `${address.name}:${address.port}`);
@@ -43,9 +51,14 @@ export class SocketTrace implements ValueTap {
   readonly #role: string;
   #endpoint: string;
   readonly #page: string | undefined;
-  /** Values received since the last `data` record, and the bytes they came in. */
+  /** Values, requests and replies received since the last `data` record, and the bytes they came in (pings' too). */
   #received = 0;
+  #receivedRequests = 0;
+  #receivedReplies = 0;
   #receivedBytes = 0;
+  /** Requests and replies queued since the last `sent` record. */
+  #sentRequests = 0;
+  #sentReplies = 0;
   /** With values on: the values counted in #received, and the sent values not yet in a `sent` record, in order. */
   readonly #inValues: unknown[] | null;
   readonly #outValues: unknown[] | null;
@@ -96,42 +109,68 @@ export class SocketTrace implements ValueTap {
     this.event(event, { code: error.code, message: error.message });
   }
 
-  /** ValueTap: data values are counted into the next `data`/`sent` record; requests and replies get their own. */
+  /** Whether this socket's values should be handed to `value` decoded (a page's frame tap decodes only then). */
+  wantsValue(direction: 'in' | 'out'): boolean {
+    const values = direction === 'in' ? this.#inValues : this.#outValues;
+    return values !== null && values.length < MAX_VALUES_PER_RECORD;
+  }
+
+  /**
+   * ValueTap: data values, requests and replies are counted into the next `data`/`sent`
+   * record. A failure answering a request gets a record of its own, and with values on
+   * so does every request and reply, with its value.
+   */
   value(direction: 'in' | 'out', kind: ValueKind, id: number, value: unknown): void {
+    const incoming = direction === 'in';
     if (kind === 'data') {
-      const values = direction === 'in' ? this.#inValues : this.#outValues;
-      if (direction === 'in') this.#received++;
+      const values = incoming ? this.#inValues : this.#outValues;
+      if (incoming) this.#received++;
       // Past the cap a value is only counted: rendering it would cost time and memory for nothing.
       if (values !== null) values.push(values.length < MAX_VALUES_PER_RECORD ? traceValue(value) : OMITTED);
       return;
     }
-    const details: Partial<TraceRecord> = { direction, id };
+    if (kind === 'request') {
+      if (incoming) this.#receivedRequests++;
+      else this.#sentRequests++;
+    } else if (incoming) {
+      this.#receivedReplies++;
+    } else {
+      this.#sentReplies++;
+    }
+    if (kind !== 'failure' && this.#inValues === null) return;
+    // A page's request seen by main without its values has no id (main did not read the prefix's body).
+    const details: Partial<TraceRecord> = id === 0 ? { direction } : { direction, id };
     if (kind === 'failure') details.code = (value as { code?: string } | null)?.code;
     if (this.#inValues !== null) details.value = traceValue(value);
     this.event(kind === 'request' ? 'request' : 'reply', details);
   }
 
-  /** `count` values were received (a page's, counted by main's frame scanner; a Node socket's come through `value`). */
-  counted(count: number): void {
-    this.#received += count;
-  }
-
-  /** A chunk of `bytes` was read (and its complete values delivered): one `data` record if it completed any. */
+  /** A chunk of `bytes` was read (and what it completed delivered): one `data` record if it completed a value, request or reply. */
   read(bytes: number): void {
     this.#receivedBytes += bytes;
-    if (this.#received === 0) return;
+    if (this.#received === 0 && this.#receivedRequests === 0 && this.#receivedReplies === 0) return;
     const details: Partial<TraceRecord> = { bytes: this.#receivedBytes, count: this.#received };
+    counts(details, this.#receivedRequests, this.#receivedReplies);
     if (this.#inValues !== null) listed(this.#inValues.splice(0), details);
     this.#received = 0;
+    this.#receivedRequests = 0;
+    this.#receivedReplies = 0;
     this.#receivedBytes = 0;
     this.event('data', details);
   }
 
-  /** A batch of `count` sent values (`bytes` bytes, frames included) reached the OS; a batch of only requests, replies or pings has its records already. */
+  /**
+   * A batch of `count` sent values (`bytes` bytes, frames included) reached the OS, with the
+   * requests and replies queued since the last record (they may have left in this batch or
+   * the next); a batch of pings alone writes nothing.
+   */
   sent(bytes: number, count: number): void {
-    if (count === 0) return;
+    if (count === 0 && this.#sentRequests === 0 && this.#sentReplies === 0) return;
     const details: Partial<TraceRecord> = { bytes, count };
+    counts(details, this.#sentRequests, this.#sentReplies);
     if (this.#outValues !== null) listed(this.#outValues.splice(0, count), details);
+    this.#sentRequests = 0;
+    this.#sentReplies = 0;
     this.event('sent', details);
   }
 }

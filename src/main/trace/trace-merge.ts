@@ -30,7 +30,7 @@ export interface TraceRead {
 const MAX_VALUE_CHARS = 1024;
 
 /** Fields every line shows in its own column, or that the details say in their own words. */
-const SHOWN = new Set(['time', 'pid', 'socket', 'role', 'endpoint', 'event', 'bytes', 'count', 'code', 'message', 'value', 'values', 'peer', 'page']);
+const SHOWN = new Set(['time', 'pid', 'thread', 'socket', 'role', 'endpoint', 'event', 'bytes', 'count', 'code', 'message', 'value', 'values', 'peer', 'page']);
 
 /**
  * Reads every `*.jsonl` file in `dir` and merges their records by time. A missing
@@ -52,9 +52,13 @@ export async function readTrace(dir: string): Promise<TraceRead> {
   let malformed = 0;
   for (const name of names) {
     const text = await fs.readFile(path.join(dir, name), 'utf8');
-    const filePid = /^\d+\.jsonl$/.test(name) ? Number(name.slice(0, -6)) : undefined;
+    const filePid = /^\d+(-\d+)?\.jsonl$/.test(name) ? parseInt(name, 10) : undefined;
+    // A line twice in one file is the writer's last batch written again at exit (trace-writer.ts
+    // says when): every record has its µs time and socket, so an exact repeat is never a new event.
+    const seen = new Set<string>();
     for (const line of text.split('\n')) {
-      if (line.trim() === '') continue;
+      if (line.trim() === '' || seen.has(line)) continue;
+      seen.add(line);
       const entry = parseEntry(line, filePid);
       if (entry === undefined) malformed++;
       else entries.push(entry);
@@ -95,7 +99,7 @@ export function formatTimeline(entries: readonly TraceEntry[]): string {
     clock(entry.time),
     `+${(entry.time - first).toFixed(3)}ms`,
     String(entry.pid),
-    entry.socket === undefined ? '-' : `${entry.pid}#${String(entry.socket)}`,
+    entry.socket === undefined ? '-' : `${owner(entry)}#${String(entry.socket)}`,
     field(entry.role),
     field(entry.endpoint),
     field(entry.event),
@@ -135,7 +139,7 @@ function details(entry: TraceEntry): string {
   if (entry.code !== undefined || entry.message !== undefined) {
     parts.push([entry.code, entry.message].filter((part) => part !== undefined).map(String).join(': '));
   }
-  if (entry.peer !== undefined) parts.push(`peer ${entry.pid}#${String(entry.peer)}`);
+  if (entry.peer !== undefined) parts.push(`peer ${owner(entry)}#${String(entry.peer)}`);
   if (entry.page !== undefined) parts.push(`page ${field(entry.page)}`);
   for (const [key, value] of Object.entries(entry)) {
     if (!SHOWN.has(key)) parts.push(`${key}=${field(value)}`);
@@ -149,4 +153,9 @@ function details(entry: TraceEntry): string {
 function valueText(value: unknown): string {
   const text = value === undefined ? 'undefined' : JSON.stringify(value);
   return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS)}…` : text;
+}
+
+/** Whose socket ids these are: the pid, and the worker thread when it was one (each numbers its sockets). */
+function owner(entry: TraceEntry): string {
+  return entry.thread === undefined ? String(entry.pid) : `${entry.pid}.${String(entry.thread)}`;
 }

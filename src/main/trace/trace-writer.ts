@@ -1,14 +1,18 @@
 /**
  * The trace files of SPEC §13: with DATASOCKET_TRACE=<dir>, each process appends one
- * JSON line per socket event to `<dir>/<pid>.jsonl`. A trace must never slow or break
+ * JSON line per socket event to `<dir>/<pid>.jsonl` (`<pid>-<threadId>.jsonl` from a
+ * worker thread, which numbers its sockets on its own). A trace must never slow or break
  * the app it watches, so writing is asynchronous and batched (one write in flight,
  * the next batch after it), memory is bounded (records past the cap are dropped and
  * counted in a `trace-dropped` record), a directory that cannot be written costs one
- * warning, and whatever is still buffered when the process exits is written then.
+ * warning, and whatever is still buffered when the process exits normally (its 'exit'
+ * event: process.exit(), an empty event loop, app.quit() in Electron) is written then.
+ * A process killed by a signal loses what was still buffered: at most one turn's records.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { threadId } from 'node:worker_threads';
 
 /** Where and how much to trace, from the environment. */
 export interface TraceSettings {
@@ -19,7 +23,7 @@ export interface TraceSettings {
 }
 
 /** What a trace record says happened. `trace-dropped` is written by the writer itself. */
-export type TraceEvent = 'listening' | 'connect' | 'accept' | 'reject' | 'sent' | 'data' | 'request' | 'reply' | 'error' | 'close' | 'role' | 'trace-dropped';
+export type TraceEvent = 'listening' | 'connect' | 'accept' | 'reject' | 'sent' | 'data' | 'request' | 'reply' | 'error' | 'close' | 'trace-dropped';
 
 /** One socket event, as a socket hands it to its writer (the writer adds `time` and `pid`). */
 export interface TraceRecord {
@@ -40,6 +44,12 @@ export interface TraceRecord {
   page?: string;
   [key: string]: unknown;
 }
+
+/** A worker thread's records say which thread: its socket ids are its own (so is its file). */
+const THREAD = threadId === 0 ? '' : `,"thread":${threadId}`;
+
+/** How many times close() waits for a writer that keeps getting records before it leaves the file open. */
+const CLOSE_ROUNDS = 5;
 
 /** How much may wait in memory for the disk before records are dropped. */
 const MAX_WAITING_BYTES = 8 * 1024 * 1024;
@@ -82,6 +92,7 @@ export function traceWriter(dir: string): TraceWriter {
  * a long-lived worker would otherwise hold one open file per test.
  */
 export async function closeTraceWriter(dir: string): Promise<void> {
+  // The writer itself stays (a few hundred bytes): a socket still tracing there writes through it, and reopens the file.
   await writers.get(path.resolve(dir))?.close();
 }
 
@@ -125,7 +136,8 @@ export class TraceWriter {
 
   constructor(dir: string, options: TraceWriterOptions = {}) {
     this.#dir = path.resolve(dir);
-    this.file = path.join(this.#dir, `${this.#pid}.jsonl`);
+    // A worker thread shares the pid: its own file, so the one-writer-per-file reckoning at exit holds.
+    this.file = path.join(this.#dir, threadId === 0 ? `${this.#pid}.jsonl` : `${this.#pid}-${threadId}.jsonl`);
     this.#maxWaiting = options.maxWaitingBytes ?? MAX_WAITING_BYTES;
     live.add(this);
     if (!exitHooked) {
@@ -149,6 +161,8 @@ export class TraceWriter {
     // Once dropping, drop until the count is written, so no record lands out of its place.
     if (this.#dropped > 0 || this.#queued + this.#waitingInBatch() + line.length > this.#maxWaiting) {
       this.#dropped++;
+      // The count is written with the next batch: make sure there is one, even on an idle writer.
+      if (!this.#exited) this.#schedule();
       return;
     }
     this.#queue.push(line);
@@ -168,13 +182,18 @@ export class TraceWriter {
    * written later opens it again: a socket still tracing here loses nothing.
    */
   async close(): Promise<void> {
-    await this.flush();
-    // Only while idle: a batch scheduled or written since would still need the descriptor.
-    if (this.#state !== 'open' || !this.#isIdle() || this.#scheduled) return;
-    const fd = this.#fd;
-    this.#fd = -1;
-    this.#state = 'new';
-    await new Promise<void>((resolve) => fs.close(fd, () => resolve()));
+    // A socket still tracing may add records while this waits: a few rounds, then the file stays open for it.
+    for (let round = 0; round < CLOSE_ROUNDS; round++) {
+      await this.flush();
+      if (this.#state === 'new' || this.#state === 'failed') return;
+      // Only while idle: a batch scheduled or written since would still need the descriptor.
+      if (this.#state !== 'open' || !this.#isIdle() || this.#scheduled) continue;
+      const fd = this.#fd;
+      this.#fd = -1;
+      this.#state = 'new';
+      await new Promise<void>((resolve) => fs.close(fd, () => resolve()));
+      return;
+    }
   }
 
   #line(record: Record<string, unknown>): string {
@@ -186,7 +205,7 @@ export class TraceWriter {
       body = fallback(record, error);
     }
     if (typeof body !== 'string' || !body.startsWith('{')) body = '{}';
-    return `{"time":${time},"pid":${this.#pid}${body.length > 2 ? ',' : ''}${body.slice(1)}\n`;
+    return `{"time":${time},"pid":${this.#pid}${THREAD}${body.length > 2 ? ',' : ''}${body.slice(1)}\n`;
   }
 
   #waitingInBatch(): number {
@@ -281,9 +300,11 @@ export class TraceWriter {
 
   /**
    * How much of the batch in flight reached the file. Its write runs on libuv's thread
-   * pool and may be queued, running, or done: a running one still lands (and writing
-   * its rest now would double it), a queued one never will. The file's size tells: wait
-   * while it grows; once it stops short of the batch's end for EXIT_WAIT_MS, the rest is ours.
+   * pool and may be queued, running, or done. The file's size tells: wait while it grows;
+   * once it stops short of the batch's end for EXIT_WAIT_MS, the rest is written here.
+   * A write still queued then (the pool busy with other work) runs anyway when Node shuts
+   * the pool down after the exit handlers, so that rest lands twice — whole lines, which
+   * readTrace drops — rather than risk losing it.
    */
   #writtenAtExit(batch: Buffer): number {
     const end = this.#batchAt + batch.length;

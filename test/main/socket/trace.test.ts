@@ -124,6 +124,31 @@ describe('§13 DATASOCKET_TRACE: what a Node socket writes', () => {
     expect(new Set([...requests, ...replies].map((e) => e.id)).size).toBe(1);
   });
 
+  it('without values, requests and replies are counted in the data and sent records (no record each); a failed request has its own record with the code', async () => {
+    const { client } = await pair(uniqueName('trqc'));
+    for (let i = 0; i < 50; i++) await client.request(i);
+    const listener = track(DataSocket.listen(() => true, uniqueName('trnh')));
+    await once(listener, 'listening');
+    const silent = track(DataSocket.connect(listener.address.name));
+    await expect(silent.request('nobody answers')).rejects.toMatchObject({ code: 'ERR_DATASOCKET_NO_HANDLER' });
+    const entries = await ours();
+    const sum = (event: string, field: string, role: string) =>
+      entries.filter((e) => e.event === event && e.role === role).reduce((t, e) => t + ((e[field] as number | undefined) ?? 0), 0);
+    expect(sum('sent', 'requests', 'client')).toBe(51);
+    expect(sum('data', 'requests', 'accepted')).toBe(51);
+    expect(sum('sent', 'replies', 'accepted')).toBe(51);
+    expect(sum('data', 'replies', 'client')).toBe(51);
+    expect(entries.filter((e) => e.event === 'request')).toEqual([]);
+    const failures = entries.filter((e) => e.event === 'reply');
+    expect(failures.map((e) => [e.role, e.direction, e.code])).toEqual(
+      expect.arrayContaining([
+        ['accepted', 'out', 'ERR_DATASOCKET_NO_HANDLER'],
+        ['client', 'in', 'ERR_DATASOCKET_NO_HANDLER'],
+      ]),
+    );
+    expect(failures).toHaveLength(2);
+  });
+
   it('failures: a connect to nothing writes its error code then close; a refused connection and a wrong token are rejects on the listener', async () => {
     const nothing = record(track(DataSocket.connect(uniqueName('nobody'))));
     await nothing.closed;

@@ -148,3 +148,23 @@ describe('§13 formatTimeline: one aligned line per event', () => {
     expect(lines[6]).toMatch(/\s31337\s+-\s+-\s+-\s+trace-dropped\s+5 records dropped/);
   });
 });
+
+describe('§13 readTrace and the exit hook', () => {
+  it('drops a line repeated within one file (a batch written again at exit), and only that', async () => {
+    const fsp = await import('node:fs/promises');
+    const os = await import('node:os');
+    const pathMod = await import('node:path');
+    const dir = await fsp.mkdtemp(pathMod.join(os.tmpdir(), 'dedupe-'));
+    const line = (time: number, event: string) => JSON.stringify({ time, pid: 7, socket: 1, role: 'client', endpoint: 'x', event });
+    await fsp.writeFile(pathMod.join(dir, '7.jsonl'), [line(1, 'connect'), line(2, 'sent'), line(3, 'close'), line(2, 'sent'), line(3, 'close'), ''].join('\n'));
+    await fsp.writeFile(pathMod.join(dir, '8.jsonl'), [line(2, 'sent').replace('"pid":7', '"pid":8'), ''].join('\n'));
+    const { entries } = await readTrace(dir);
+    expect(entries.map((e) => [e.pid, e.event])).toEqual([
+      [7, 'connect'],
+      [7, 'sent'],
+      [8, 'sent'],
+      [7, 'close'],
+    ]);
+    await fsp.rm(dir, { recursive: true, force: true });
+  });
+});

@@ -199,3 +199,35 @@ describe('§13 closing a writer (a test runner ends each test\'s trace)', () => 
     expect(fs.existsSync(untouched)).toBe(false);
   });
 });
+
+describe('§13 the writer under pressure, and at its edges', () => {
+  it('a record larger than the cap on an idle writer is dropped and counted, and the writer goes on (flush resolves)', async () => {
+    const dir = tempDir();
+    const writer = new TraceWriter(dir, { maxWaitingBytes: 200 });
+    writer.write({ socket: 1, role: 'client', endpoint: 'x', event: 'data', message: 'y'.repeat(500) });
+    await writer.flush();
+    writer.write({ socket: 1, role: 'client', endpoint: 'x', event: 'close' });
+    await writer.flush();
+    expect(records(writer.file).map((r) => [r.event, r.count ?? null])).toEqual([
+      ['trace-dropped', 1],
+      ['close', null],
+    ]);
+  });
+
+  it('a worker thread writes its own <pid>-<threadId>.jsonl, which readTrace merges as that pid', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const { readTrace } = await import('../../../src/main/trace/trace-merge.js');
+    const dir = tempDir();
+    const script = new URL('../../fixtures/trace-thread.ts', import.meta.url).href;
+    // The fixture is TypeScript: the thread registers tsx's loader for itself first.
+    const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(script)}); })`;
+    const worker = new Worker(boot, { eval: true, workerData: { dir } });
+    const threadId = worker.threadId;
+    await new Promise((resolve, reject) => worker.once('exit', resolve).once('error', reject));
+    expect(fs.readdirSync(dir)).toEqual([`${process.pid}-${threadId}.jsonl`]);
+    const { entries } = await readTrace(dir);
+    expect(entries.map((e) => [e.pid, e.thread, e.event])).toEqual([[process.pid, threadId, 'connect']]);
+    const { formatTimeline } = await import('../../../src/main/trace/trace-merge.js');
+    expect(formatTimeline(entries)).toContain(`${process.pid}.${threadId}#1`);
+  });
+});
