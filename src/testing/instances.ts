@@ -11,6 +11,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { DataSocketError, ErrorCode } from '../shared/errors.js';
 import { instanceArgs, instanceEnv, instanceLabel, userDataDirIn } from './instance-env.js';
+import { OutputTail } from './output-tail.js';
 import { killProcessTree, processTree, type ProcessInfo } from './process-tree.js';
 
 /** What a launcher gives back: Playwright's ElectronApplication fits. */
@@ -75,7 +76,7 @@ export class ManagedInstance<A extends LaunchedApp> {
   readonly userDataDir: string;
   /** The root process's pid (undefined if it never got one). */
   readonly pid: number | undefined;
-  readonly #output = { stdout: '', stderr: '' };
+  readonly #output = { stdout: new OutputTail(MAX_OUTPUT_CHARS), stderr: new OutputTail(MAX_OUTPUT_CHARS) };
   readonly #timeouts: Required<InstanceTimeouts>;
   #shutdown: Promise<ShutdownReport> | undefined;
 
@@ -88,16 +89,13 @@ export class ManagedInstance<A extends LaunchedApp> {
     this.pid = child.pid;
     // Playwright reads these pipes too (into its launch log); a second listener sees the same data.
     for (const stream of ['stdout', 'stderr'] as const) {
-      child[stream]?.on('data', (chunk: Buffer | string) => {
-        const text = this.#output[stream] + chunk.toString();
-        this.#output[stream] = text.length > MAX_OUTPUT_CHARS ? text.slice(-MAX_OUTPUT_CHARS) : text;
-      });
+      child[stream]?.on('data', (chunk: Buffer | string) => this.#output[stream].push(chunk));
     }
   }
 
   /** What the app wrote to stdout and stderr since it was launched (the last MiB of each). */
   output(): { stdout: string; stderr: string } {
-    return { ...this.#output };
+    return { stdout: this.#output.stdout.text(), stderr: this.#output.stderr.text() };
   }
 
   /**

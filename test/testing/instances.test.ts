@@ -17,7 +17,7 @@ import { setEnv } from '../../src/testing/instance-env.js';
 import { InstanceSet, survivorError, type InstanceOptions, type LauncherOptions } from '../../src/testing/instances.js';
 import { outputAttachments } from '../../src/testing/trace-attachments.js';
 import { tempDir } from '../helpers/sockets.js';
-import { KIT_TREE, pidsOf, readReport, startLateChild, useTreeCleanup, waitGone, type TreeReport } from './kit-tree.js';
+import { KIT_TREE, pidsOf, readReport, startLateChild, track, useTreeCleanup, waitGone, type TreeReport } from './kit-tree.js';
 
 useTreeCleanup();
 
@@ -44,6 +44,22 @@ function treeLauncher(options: { delayMs?: number; ignoreTerm?: boolean; seen?: 
       report,
       process: () => child,
       // The polite close: SIGTERM, then wait for the root to exit. Its children stay.
+      close: async () => {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        if (child.exitCode === null && child.signalCode === null) await exited;
+      },
+    };
+  };
+}
+
+/** A launcher of `node -e script` (detached, as Playwright starts Electron); its close is SIGTERM, then the wait for its exit. */
+function scriptLauncher(script: string) {
+  return async (launch: LauncherOptions<InstanceOptions>) => {
+    const child = spawn(process.execPath, ['-e', script, '--', ...launch.args], { env: launch.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    track(child.pid!);
+    return {
+      process: () => child,
       close: async () => {
         const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGTERM');
@@ -95,6 +111,24 @@ describe('§13 launchInstance: what an instance starts with', () => {
     const set = new InstanceSet<InstanceOptions, FakeApp>(() => Promise.reject(failure), context());
     await expect(set.launch()).rejects.toBe(failure);
     expect(await set.closeAll()).toEqual([]);
+  });
+
+  it('keeps the last MiB of what a chatty app writes, exactly', async () => {
+    // 40,000 lines of 81 characters (about 3 MiB) in as many writes, then a last line.
+    const script = `
+      let i = 0;
+      const line = (n) => 'line ' + String(n).padStart(6, '0') + ' ' + 'x'.repeat(68) + '\\n';
+      const more = () => { for (let k = 0; k < 1000; k++) process.stdout.write(line(i++)); if (i < 40000) setImmediate(more); else process.stdout.write('END\\n'); };
+      more();
+      setInterval(() => {}, 1000);`;
+    const set = new InstanceSet(scriptLauncher(script), context());
+    const instance = await set.launch({ label: 'chatty' });
+    await expect.poll(() => instance.output().stdout.endsWith('END\n'), { timeout: 20_000 }).toBe(true);
+    const stdout = instance.output().stdout;
+    let all = '';
+    for (let n = 0; n < 40_000; n++) all += `line ${String(n).padStart(6, '0')} ${'x'.repeat(68)}\n`;
+    expect(stdout).toBe(`${all}END\n`.slice(-1024 * 1024));
+    await set.closeAll();
   });
 
   it('keeps what the app writes, for the report', async () => {
