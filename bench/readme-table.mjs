@@ -56,7 +56,7 @@ if (report.requests) {
     const cells = [
       m ? latency(m.echoP50, m.echoP99) : 'failed',
       m ? `**${latency(m.p50, m.p99)} (${rtt.toFixed(2)}×)**` : 'failed',
-      `**${rate(cell.inflight)}**`,
+      `**${rate(cell.inflight)}**${cell.inflightTraced?.median ? ` (traced: ${rate(cell.inflightTraced)})` : ''}`,
       rate(cell.plain),
       `**${rate(cell.schema)}${schemaCost === undefined ? '' : ` (${(1 - schemaCost).toFixed(2)}×)`}**`,
       // Runs saved before tracing existed have no traced rate.

@@ -11,7 +11,8 @@
  *   of the small value, bench/small-schema.mjs) beside the same rate without; target:
  *   the schema costs <= 20 % of the rate;
  * - the same rate with DATASOCKET_TRACE set in both processes (SPEC §13, issue 9: every
- *   socket event written to a trace file); target: tracing costs <= 10 % of the rate.
+ *   socket event written to a trace file); target: tracing costs <= 10 % of the rate;
+ *   and the requests-in-flight rate traced the same way, beside the untraced one (no target).
  *
  * bench/run.mjs runs it after the main table and the failover figure (fewer values
  * with --quick), prints it as its own small table and saves it as `requests`. Alone,
@@ -42,9 +43,10 @@ const ITEMS = [
   { key: 'schema', figure: 'small', label: 'small values, zod schema', extra: { schema: true } },
   { key: 'traced', figure: 'small', label: 'small values, traced', extra: { trace: true } },
   { key: 'inflight', figure: 'inflight', label: `requests, ${IN_FLIGHT} in flight`, extra: { inFlight: IN_FLIGHT } },
+  { key: 'inflightTraced', figure: 'inflight', label: `requests, ${IN_FLIGHT} in flight, traced`, extra: { inFlight: IN_FLIGHT, trace: true } },
 ];
 // roundTrip: half of them requests, half send/echo.
-const COUNTS = { roundTrip: [20_000, 200_000], plain: [300_000, 2_000_000], schema: [300_000, 2_000_000], traced: [300_000, 2_000_000], inflight: [50_000, 500_000] };
+const COUNTS = { roundTrip: [20_000, 200_000], plain: [300_000, 2_000_000], schema: [300_000, 2_000_000], traced: [300_000, 2_000_000], inflight: [50_000, 500_000], inflightTraced: [50_000, 500_000] };
 /** --quick: half the warm-up and a tenth of the values, as bench/run.mjs does. */
 const QUICK_WARMUP_DIVISOR = 2;
 const QUICK_COUNT_DIVISOR = 10;
@@ -75,7 +77,7 @@ export async function measureRequests({ quick, runs, transports, pinCpu, socketD
   for (let run = 1; run <= runs; run++) {
     for (const transport of transports) {
       // Even runs take the schema and the trace before the plain rate, so the plain rate does not always come first.
-      const order = run % 2 === 0 ? [ITEMS[0], ITEMS[3], ITEMS[2], ITEMS[1], ITEMS[4]] : ITEMS;
+      const order = run % 2 === 0 ? [ITEMS[0], ITEMS[3], ITEMS[2], ITEMS[1], ITEMS[5], ITEMS[4]] : ITEMS;
       for (const { key, figure, label, extra } of order) {
         const t0 = Date.now();
         const [warmup, count] = counts[key];
@@ -89,7 +91,7 @@ export async function measureRequests({ quick, runs, transports, pinCpu, socketD
           pinCpu,
           timeoutMs: MEASUREMENT_TIMEOUT_MS,
           // Each traced measurement writes its own directory (a trace of millions of values is large): removed at once.
-          extra: extra?.trace ? { trace: path.join(socketDir, `trace-${sequence}`) } : extra,
+          extra: extra?.trace ? { ...extra, trace: path.join(socketDir, `trace-${sequence}`) } : extra,
         });
         if (extra?.trace) fs.rmSync(path.join(socketDir, `trace-${sequence}`), { recursive: true, force: true });
         results[transport][key].runs.push(outcome);
@@ -173,7 +175,7 @@ export function describeRequests(report) {
       transport,
       m ? latency(m.echoP50, m.echoP99) : 'FAILED',
       m ? `${latency(m.p50, m.p99)} (${rtt.toFixed(2)}×)` : 'FAILED',
-      rate(cell.inflight),
+      `${rate(cell.inflight)}${cell.inflightTraced?.median ? `, traced ${rate(cell.inflightTraced)}` : ''}`,
       rate(cell.plain),
       `${rate(cell.schema)}${schemaCost === undefined ? '' : ` (${(1 - schemaCost).toFixed(2)}×)`}`,
       `${rate(cell.traced)}${traceCost === undefined ? '' : ` (${(1 - traceCost).toFixed(2)}×)`}`,
