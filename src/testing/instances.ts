@@ -1,7 +1,15 @@
 /**
- * The app instances one test launched (SPEC §13 `launchInstance`), and making sure
- * each one's whole process tree is gone after the test — also when the test failed,
- * timed out, or ended while an instance was still starting.
+ * The app instances one test launched (SPEC §13 `launchInstance`), and ending each
+ * one's process tree after the test — also when the test failed, timed out, or ended
+ * while an instance was still starting.
+ *
+ * What "the tree" can be found by (see process-tree.ts): while the root runs, every
+ * descendant; once the root has exited, only what is still in its process group
+ * (Playwright starts Electron as a group leader on POSIX) — so when the app ended
+ * before the test did (the test closed it, or it quit or crashed), what it left in its
+ * group is killed, and a helper that had left the group (setsid) is out of reach. On
+ * Windows nothing is left to find once the root has exited. The root is known by the
+ * identity recorded at launch, never by whatever holds its pid later.
  *
  * No Playwright here: what launches is a function given in, so the same code runs
  * under the kit's fixture with `_electron.launch` and under this package's own tests
@@ -9,10 +17,10 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import { DataSocketError, ErrorCode } from '../shared/errors.js';
+import { DataSocketError, ErrorCode, invalidArgument } from '../shared/errors.js';
 import { instanceArgs, instanceEnv, instanceLabel, userDataDirIn } from './instance-env.js';
 import { OutputTail } from './output-tail.js';
-import { killProcessTree, processTree, type ProcessInfo } from './process-tree.js';
+import { killProcessTree, processGroup, processInfo, processTree, type ProcessInfo } from './process-tree.js';
 
 /** What a launcher gives back: Playwright's ElectronApplication fits. */
 export interface LaunchedApp {
@@ -36,7 +44,7 @@ export interface ShutdownReport {
   readonly pid: number | undefined;
   /** Whether the polite close finished in time (false also when none was tried: `kill()`). */
   readonly closed: boolean;
-  /** The processes of its tree that had to be killed (none after a clean close). */
+  /** The processes of its tree that had to be killed (none when nothing was left running). */
   readonly killed: ProcessInfo[];
   /** Processes still running after the kill ran out of time (normally none). */
   readonly survivors: ProcessInfo[];
@@ -76,6 +84,15 @@ export class ManagedInstance<A extends LaunchedApp> {
   readonly userDataDir: string;
   /** The root process's pid (undefined if it never got one). */
   readonly pid: number | undefined;
+  /**
+   * The root process as recorded at launch (pid, start time, group), while it surely
+   * ran; undefined when it had no pid or had already exited. Its end uses this, never
+   * what holds the pid later.
+   */
+  readonly root: ProcessInfo | undefined;
+  readonly #child: ChildProcess;
+  /** The members of the root's process group as the root exited (its orphans, found through their group). */
+  #groupAtExit: ProcessInfo[] = [];
   readonly #output = { stdout: new OutputTail(MAX_OUTPUT_CHARS), stderr: new OutputTail(MAX_OUTPUT_CHARS) };
   readonly #timeouts: Required<InstanceTimeouts>;
   #shutdown: Promise<ShutdownReport> | undefined;
@@ -85,8 +102,18 @@ export class ManagedInstance<A extends LaunchedApp> {
     this.label = label;
     this.userDataDir = userDataDir;
     this.#timeouts = timeouts;
-    const child = app.process();
+    const child: ChildProcess | undefined = app.process();
+    // Playwright's client has the ChildProcess only over its in-process connection (`process()` is
+    // `toImpl?.(this)?.process()`); without it there is no tree to end.
+    if (typeof child !== 'object' || child === null) throw invalidArgument(`the launched app gave no process (process() returned ${String(child)}): launchInstance needs Playwright running in the test's own process`);
+    this.#child = child;
     this.pid = child.pid;
+    // Now, while the root surely runs: this process has not reaped it (it would have
+    // exitCode or signalCode set), so nobody else can hold its pid yet.
+    this.root = this.pid !== undefined && !reaped(child) ? processInfo(this.pid) : undefined;
+    const root = this.root;
+    // The root's children go to pid 1 as it exits; right then its group still leads to them.
+    if (root !== undefined) child.once('exit', () => (this.#groupAtExit = groupOf(root)));
     // Playwright reads these pipes too (into its launch log); a second listener sees the same data.
     for (const stream of ['stdout', 'stderr'] as const) {
       child[stream]?.on('data', (chunk: Buffer | string) => this.#output[stream].push(chunk));
@@ -99,7 +126,9 @@ export class ManagedInstance<A extends LaunchedApp> {
   }
 
   /**
-   * Closes the app politely (bounded), then kills whatever of its process tree is left.
+   * Closes the app politely (bounded), then kills whatever of its process tree is left
+   * (see the header for what can be found). An app killed because its close did not
+   * finish in time loses what it had not written yet — its last trace batch too.
    * Once: later calls, and the kit's own at the end of the test, get the same report.
    */
   close(): Promise<ShutdownReport> {
@@ -114,12 +143,17 @@ export class ManagedInstance<A extends LaunchedApp> {
   }
 
   async #end(polite: boolean): Promise<ShutdownReport> {
-    const pid = this.pid;
-    // Taken while the tree is whole: once a parent exits, its children no longer lead back to the root.
-    const snapshot = pid === undefined ? [] : safeTree(pid);
+    const { root, label, pid } = this;
+    const rootReaped = (): boolean => reaped(this.#child);
+    // Taken while the tree is whole (once a parent exits, its children no longer lead back
+    // to the root) — and never once the root is reaped: its pid may be anyone's by then.
+    const tree = root !== undefined && !rootReaped() ? treeOf(root) : [];
     const closed = polite ? await bounded(this.app.close(), this.#timeouts.closeTimeoutMs) : false;
-    const { killed, survivors } = pid === undefined ? { killed: [], survivors: [] } : await killProcessTree(pid, { snapshot, timeoutMs: this.#timeouts.killTimeoutMs });
-    return { label: this.label, pid, closed, killed, survivors };
+    if (root === undefined) return { label, pid, closed, killed: [], survivors: [] };
+    // Read after the close: the root may have exited during it.
+    const snapshot = [...tree, ...this.#groupAtExit];
+    const { killed, survivors } = await killProcessTree(root.pid, { root, rootReaped, snapshot, timeoutMs: this.#timeouts.killTimeoutMs });
+    return { label, pid, closed, killed, survivors };
   }
 }
 
@@ -171,7 +205,13 @@ export class InstanceSet<O extends InstanceOptions, A extends LaunchedApp> {
     } finally {
       this.#pending.delete(launching);
     }
-    const instance = new ManagedInstance(app, label, userDataDir, this.#timeouts);
+    let instance: ManagedInstance<A>;
+    try {
+      instance = new ManagedInstance(app, label, userDataDir, this.#timeouts);
+    } catch (error) {
+      await endUnmanaged(app, this.#timeouts.closeTimeoutMs); // not tracked: nothing else would ever end it
+      throw error;
+    }
     this.#instances.push(instance);
     if (this.#closing) {
       await instance.kill();
@@ -218,11 +258,39 @@ async function bounded(promise: Promise<unknown>, ms: number): Promise<boolean> 
   }
 }
 
-function safeTree(pid: number): ProcessInfo[] {
+/** Whether this process has reaped `child` (after which its pid is free for the OS to give out again). */
+function reaped(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** The tree of `root` now, if the process at its pid is still `root`. */
+function treeOf(root: ProcessInfo): ProcessInfo[] {
   try {
-    return processTree(pid);
+    const tree = processTree(root.pid);
+    return tree[0]?.start === root.start ? tree : [];
   } catch {
-    return []; // no `ps` here: killProcessTree still walks from the root
+    return []; // no `ps` here: killProcessTree will say so
+  }
+}
+
+/** The group `root` left behind as it was reaped; never throws: it runs in an 'exit' listener. */
+function groupOf(root: ProcessInfo): ProcessInfo[] {
+  try {
+    return processGroup(root, true);
+  } catch {
+    return [];
+  }
+}
+
+/** Ends a launched app the kit could not take charge of: its close (bounded), then SIGKILL to its root if it gives one. */
+async function endUnmanaged(app: LaunchedApp, closeTimeoutMs: number): Promise<void> {
+  if (await bounded(Promise.resolve().then(() => app.close()), closeTimeoutMs)) return;
+  try {
+    const child = app.process();
+    // ChildProcess.kill() does nothing once the child is reaped: no pid reuse to fear.
+    if (!reaped(child)) child.kill('SIGKILL');
+  } catch {
+    // No process to be had: the close was all there was to try.
   }
 }
 

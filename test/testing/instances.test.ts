@@ -17,7 +17,7 @@ import { setEnv } from '../../src/testing/instance-env.js';
 import { InstanceSet, survivorError, type InstanceOptions, type LauncherOptions } from '../../src/testing/instances.js';
 import { outputAttachments } from '../../src/testing/trace-attachments.js';
 import { tempDir } from '../helpers/sockets.js';
-import { KIT_TREE, pidsOf, readReport, startLateChild, track, useTreeCleanup, waitGone, type TreeReport } from './kit-tree.js';
+import { KIT_TREE, pidsOf, readReport, running, startLateChild, startOf, startStrangerAt, track, useTreeCleanup, waitGone, type TreeReport } from './kit-tree.js';
 
 useTreeCleanup();
 
@@ -189,6 +189,97 @@ describe('§13 launchInstance: every instance’s process tree is gone after the
     expect(await set.closeAll()).toEqual([]);
     await expect(launching).rejects.toMatchObject({ code: ErrorCode.CLOSED });
     expect(await waitGone(pidsOf(set.instances[0]!.app.report))).toEqual([]);
+  });
+});
+
+describe.runIf(process.platform !== 'win32')('§13 launchInstance: an app that ended before the test did', () => {
+  it('records the root’s identity at launch: its pid, its group (it leads one, as Playwright starts Electron) and its start', async () => {
+    const set = new InstanceSet(treeLauncher(), context());
+    const instance = await set.launch();
+    expect(instance.root).toMatchObject({ pid: instance.pid, pgid: instance.pid, start: startOf(instance.pid!), zombie: false });
+    await set.closeAll();
+  });
+
+  it('kills what the app left in its process group when the test closed the app itself, and reports it', async () => {
+    const set = new InstanceSet(treeLauncher(), context());
+    const instance = await set.launch();
+    const { report } = instance.app;
+    // As Playwright's docs do at the end of a test: the root exits, its children stay (microsoft/playwright#20357).
+    await instance.app.close();
+    expect([running(report.plain), running(report.nested)]).toEqual([true, true]);
+    const [shutdown] = await set.closeAll();
+    expect(shutdown!.killed.map((p) => p.pid).sort()).toEqual([report.plain, report.nested].sort());
+    expect(shutdown!.survivors).toEqual([]);
+    expect(await waitGone([report.plain, report.nested])).toEqual([]);
+    // `detached` left the group (setsid) and its parent is gone: nothing leads to it any more.
+  });
+
+  it('never looks up the root’s pid once the app has exited: the process that got that pid, and its group, are left alone', async (ctx) => {
+    const set = new InstanceSet(scriptLauncher('setInterval(() => {}, 1000)'), context());
+    const instance = await set.launch();
+    const root = instance.root!;
+    await instance.app.close();
+    expect(instance.app.process().exitCode ?? instance.app.process().signalCode).not.toBeNull();
+    // Another worker's Electron, say: Playwright starts it detached, so it leads a group of the same number.
+    const stranger = await startStrangerAt(root.pid);
+    if (stranger === undefined) return ctx.skip('the next pid cannot be set here (Linux, CAP_SYS_ADMIN)');
+    // Its start time may even equal the root's (the same clock tick, 10 ms on Linux): only
+    // "the root was reaped" tells the two apart for sure.
+    const [shutdown] = await set.closeAll();
+    expect(shutdown).toMatchObject({ pid: root.pid, killed: [], survivors: [] });
+    expect([running(stranger.pid), running(stranger.member)]).toEqual([true, true]);
+  });
+});
+
+describe('§13 launchInstance: an app the kit cannot take charge of is ended at once', () => {
+  /** A real process behind an app whose process() fails as `failures` says, then works; `closes` counts close(). */
+  function brokenLauncher(options: { process: 'throws' | 'undefined' | 'throws-once'; closeHangs?: boolean }) {
+    const state = { child: undefined as ChildProcess | undefined, closes: 0 };
+    const launcher = async () => {
+      const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore', detached: true });
+      track(child.pid!);
+      state.child = child;
+      let calls = 0;
+      return {
+        process: (): ChildProcess => {
+          calls++;
+          if (options.process === 'undefined') return undefined as unknown as ChildProcess;
+          if (options.process === 'throws' || calls === 1) throw new Error('no process over this connection');
+          return child;
+        },
+        close: async () => {
+          state.closes++;
+          if (options.closeHangs === true) return new Promise<void>(() => {});
+          child.kill('SIGTERM');
+        },
+      };
+    };
+    return { launcher, state };
+  }
+
+  it('closes the app and rethrows when the kit cannot read its process', async () => {
+    const { launcher, state } = brokenLauncher({ process: 'throws' });
+    const set = new InstanceSet(launcher, context());
+    await expect(set.launch()).rejects.toThrow('no process over this connection');
+    expect(state.closes).toBe(1);
+    expect(await waitGone([state.child!.pid!])).toEqual([]);
+    expect(set.instances).toEqual([]);
+    expect(await set.closeAll()).toEqual([]);
+  });
+
+  it('refuses an app without a process with ERR_DATASOCKET_INVALID_ARGUMENT, and closes it', async () => {
+    const { launcher, state } = brokenLauncher({ process: 'undefined' });
+    const set = new InstanceSet(launcher, context());
+    await expect(set.launch()).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+    expect(state.closes).toBe(1);
+    expect(await waitGone([state.child!.pid!])).toEqual([]);
+  });
+
+  it('kills the app’s root when its close does not finish in time', async () => {
+    const { launcher, state } = brokenLauncher({ process: 'throws-once', closeHangs: true });
+    const set = new InstanceSet(launcher, context(), { closeTimeoutMs: 300 });
+    await expect(set.launch()).rejects.toThrow('no process over this connection');
+    expect(await waitGone([state.child!.pid!])).toEqual([]);
   });
 });
 

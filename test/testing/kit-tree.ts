@@ -130,6 +130,65 @@ export async function waitGone(pids: readonly number[], timeoutMs = 5_000): Prom
   }
 }
 
+/** A process not under test that leads its own group with one more member (as another worker's Electron would): both must survive. */
+export interface Stranger {
+  child: ChildProcess;
+  pid: number;
+  /** The other member of its group. */
+  member: number;
+}
+
+const LEADER = `
+  const { spawn } = require('node:child_process');
+  const member = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  process.stdout.write(String(member.pid) + '\\n');
+  setInterval(() => {}, 1000);
+`;
+
+/** Starts a Stranger, at the pid the OS gives it. */
+export function startStranger(): Promise<Stranger> {
+  return strangerOf(spawn(process.execPath, ['-e', LEADER], { stdio: ['ignore', 'pipe', 'ignore'], detached: true }));
+}
+
+/** The file that sets the last pid handed out in this pid namespace (Linux, for checkpoint/restore; needs CAP_SYS_ADMIN). */
+const NS_LAST_PID = '/proc/sys/kernel/ns_last_pid';
+
+/**
+ * Starts a Stranger at exactly `pid` — a pid reused, as the OS does in a long run — or
+ * resolves undefined where that cannot be arranged (not Linux, or not allowed to set the
+ * next pid). `pid` must be free. Other processes start meanwhile and may take it first,
+ * so it tries a number of times.
+ */
+export async function startStrangerAt(pid: number): Promise<Stranger | undefined> {
+  if (process.platform !== 'linux') return undefined;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      fs.writeFileSync(NS_LAST_PID, String(pid - 1));
+    } catch {
+      return undefined;
+    }
+    const child = spawn(process.execPath, ['-e', LEADER], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+    if (child.pid === pid) return strangerOf(child);
+    track(child.pid!);
+    child.kill('SIGKILL');
+  }
+  throw new Error(`could not start a process at pid ${pid} in 100 tries`);
+}
+
+async function strangerOf(child: ChildProcess): Promise<Stranger> {
+  track(child.pid!);
+  const member = await new Promise<number>((resolve, reject) => {
+    let text = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      if (text.includes('\n')) resolve(Number(text.trim()));
+    });
+    child.once('exit', () => reject(new Error('the stranger exited before starting its member')));
+  });
+  track(member);
+  return { child, pid: child.pid!, member };
+}
+
 /** A lone sleeper, not part of any tree under test: it must survive. */
 export function startBystander(): ChildProcess {
   const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });

@@ -4,9 +4,10 @@
  * child that ignores SIGTERM with a child of its own, and a child in its own session.
  */
 import { describe, expect, it } from 'vitest';
-import { killProcessTree, listProcesses, processTree } from '../../src/testing/process-tree.js';
+import type { ChildProcess } from 'node:child_process';
+import { killProcessTree, listProcesses, processGroup, processInfo, processTree, type ProcessInfo } from '../../src/testing/process-tree.js';
 import { DataSocketError, ErrorCode } from '../../src/shared/errors.js';
-import { pidsOf, running, startBystander, startLateChild, startTree, useTreeCleanup, waitGone } from './kit-tree.js';
+import { pidsOf, running, startBystander, startLateChild, startOf, startStranger, startTree, useTreeCleanup, waitGone } from './kit-tree.js';
 
 useTreeCleanup();
 const posix = process.platform !== 'win32';
@@ -92,6 +93,74 @@ describe.runIf(posix)('§13 process trees: killProcessTree', () => {
   });
 });
 
+/** Kills `child` and resolves, once this process has reaped it, with what `processGroup` saw as it exited. */
+function killAndWatchGroup(child: ChildProcess, root: ProcessInfo): Promise<ProcessInfo[]> {
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve(processGroup(root, true)));
+    child.kill('SIGKILL');
+  });
+}
+
+describe.runIf(posix)('§13 process trees: the root is known by what was recorded while it ran', () => {
+  it('processInfo gives a process’s pid, group and start time, from /proc and from `ps` alike', async () => {
+    const { report } = await startTree();
+    const info = processInfo(report.pid)!;
+    expect(info).toMatchObject({ pid: report.pid, pgid: report.pid, start: startOf(report.pid), zombie: false });
+    expect(processInfo(report.pid, 'darwin')).toMatchObject({ pid: report.pid, pgid: report.pid, zombie: false });
+  });
+
+  it('never kills a process at the root’s pid whose start differs from the recorded root, nor its group', async () => {
+    const stranger = await startStranger();
+    const recorded = { ...processInfo(stranger.pid)!, start: 'an earlier process' };
+    const result = await killProcessTree(stranger.pid, { root: recorded, timeoutMs: 2_000 });
+    expect(result).toEqual({ killed: [], survivors: [] });
+    expect([running(stranger.pid), running(stranger.member)]).toEqual([true, true]);
+  });
+
+  it('once the root is reaped, never takes what holds its pid for it — even with the same start', async () => {
+    const stranger = await startStranger();
+    const result = await killProcessTree(stranger.pid, { root: processInfo(stranger.pid)!, rootReaped: () => true, timeoutMs: 2_000 });
+    expect(result).toEqual({ killed: [], survivors: [] });
+    expect([running(stranger.pid), running(stranger.member)]).toEqual([true, true]);
+  });
+
+  it('once the root is reaped, still kills what it left in its process group, found through the members seen as it exited', async () => {
+    const bystander = startBystander();
+    const { child, report } = await startTree({ detached: true });
+    const root = processInfo(report.pid)!;
+    const atExit = await killAndWatchGroup(child, root);
+    expect(atExit.map((p) => p.pid).sort()).toEqual([report.plain, report.nested].sort());
+    const result = await killProcessTree(report.pid, { root, rootReaped: () => true, snapshot: atExit, timeoutMs: 10_000 });
+    expect(result.killed.map((p) => p.pid).sort()).toEqual([report.plain, report.nested].sort());
+    expect(result.survivors).toEqual([]);
+    expect(await waitGone([report.plain, report.nested])).toEqual([]);
+    // In a session of its own, it left the group: nothing leads to it once the root is gone.
+    expect(running(report.detached)).toBe(true);
+    expect(running(bystander.pid!)).toBe(true);
+  });
+
+  it('does not sweep a group of the root’s number in which none of the processes known to be ours is', async () => {
+    const { child, report } = await startTree({ detached: true });
+    const root = processInfo(report.pid)!;
+    await killAndWatchGroup(child, root);
+    // Nobody holds the pid, but without a known member in it the group could be one its next holder made and left.
+    const result = await killProcessTree(report.pid, { root, rootReaped: () => true, timeoutMs: 2_000 });
+    expect(result).toEqual({ killed: [], survivors: [] });
+    expect([running(report.plain), running(report.nested)]).toEqual([true, true]);
+  });
+
+  it('processGroup lists the members of the leader’s group but not the leader, and nothing while another process may hold its pid', async () => {
+    const stranger = await startStranger();
+    const info = processInfo(stranger.pid)!;
+    expect(processGroup(info, false).map((p) => p.pid)).toEqual([stranger.member]);
+    expect(processGroup({ ...info, start: 'an earlier process' }, false)).toEqual([]);
+    // Once the leader is reaped, whatever holds its pid is another process, even with the same start.
+    expect(processGroup(info, true)).toEqual([]);
+    // A process that does not lead its own group has no group of its own to list.
+    expect(processGroup(processInfo(stranger.member)!, false)).toEqual([]);
+  });
+});
+
 describe('§13 process trees: arguments', () => {
   it.each([0, -1, 1.5, Number.NaN, '12' as unknown as number])('refuses pid %s with ERR_DATASOCKET_INVALID_ARGUMENT', async (pid) => {
     expect(() => processTree(pid)).toThrow(DataSocketError);
@@ -100,5 +169,10 @@ describe('§13 process trees: arguments', () => {
 
   it('refuses a negative timeout', async () => {
     await expect(killProcessTree(process.pid, { timeoutMs: -1 })).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+  });
+
+  it('refuses a recorded root of another pid', async () => {
+    const root = { pid: process.pid + 1, ppid: 1, pgid: process.pid + 1, start: '1', zombie: false };
+    await expect(killProcessTree(process.pid, { root })).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
   });
 });
