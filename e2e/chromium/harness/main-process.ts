@@ -1,7 +1,9 @@
 /**
  * The stand-in for one app instance's Electron main process, run as its own Node
  * process (`node --import tsx main-process.ts [--policy <name>] [--preload <kind>]
- * [--internals] [--report-ipc]`, with its own XDG_RUNTIME_DIR). What the pages get is decided here,
+ * [--internals] [--report-ipc] [--label <name>] [--loader-file <file>]`, with its own XDG_RUNTIME_DIR).
+ * `--loader-file`: the loader bundles.ts builds for the preload, built once by the test worker
+ * (the same for every instance of a kind) instead of at each start. What the pages get is decided here,
  * at start, as an Electron app decides it in main: which preload runs, and whether
  * the stand-in's test-only internals are on. Nothing in a page's URL changes it.
  *
@@ -23,8 +25,15 @@
  * in its wire form, before the Host sees it: what Electron's main would have
  * received (`null` where Electron loses a message's data). `frame` is the document's
  * number. It exits when stdin closes (its test is gone) or on SIGTERM.
+ *
+ * Like an Electron app's main, it takes DATASOCKET_NAMESPACE and DATASOCKET_TRACE from
+ * the environment it was started with (the test's, from the testing kit): its pages'
+ * bare names resolve in that namespace, and each Host traces its page's sockets there,
+ * labelled `<label> frame <n>` (`ready` says which namespace and trace directory it got).
+ * The trace is written out when it exits (the library's trace writer flushes at exit).
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { parseArgs } from 'node:util';
@@ -38,7 +47,7 @@ import { isPolicyName, POLICIES, type PageContext } from './policies.js';
 
 /** What the harness reports on stdout. */
 export type HarnessEvent =
-  | { ev: 'ready'; port: number; runtimeDir: string }
+  | { ev: 'ready'; port: number; runtimeDir: string; namespace: string | null; traceDir: string | null }
   | { ev: 'port'; frame: number; url: string }
   | { ev: 'refused-port'; reason: string }
   | { ev: 'disposed'; frame: number; reason: DisposeReason; sockets: number }
@@ -55,6 +64,8 @@ const { values: args } = parseArgs({
     preload: { type: 'string', default: 'datasocket' },
     internals: { type: 'boolean', default: false },
     'report-ipc': { type: 'boolean', default: false },
+    label: { type: 'string', default: 'app' },
+    'loader-file': { type: 'string' },
   },
 });
 const policyName = args.policy;
@@ -66,7 +77,8 @@ const runtimeDir = process.env.XDG_RUNTIME_DIR;
 if (runtimeDir === undefined) throw new Error('the harness needs its own XDG_RUNTIME_DIR');
 
 const LOADER_PATH = '/stand-in/loader.js';
-const loader = preloadKind === 'none' ? null : await buildLoader(preloadKind);
+const loaderFile = args['loader-file'];
+const loader = preloadKind === 'none' ? null : loaderFile === undefined ? await buildLoader(preloadKind) : fs.readFileSync(loaderFile, 'utf8');
 let origin = '';
 
 /** A port of a document, with its Host. */
@@ -148,7 +160,9 @@ function accept(document: ServedDocument, socket: WebSocket): void {
   const post = (message: HostMessage): void => {
     if (socket.readyState === socket.OPEN) socket.send(encodeMessage(message, HOST_TO_PAGE));
   };
-  const served: Served = { host: new Host<PageContext>(post, { policy, limits: DEFAULT_LIMITS, context: () => ({ url }) }), socket };
+  // No namespace option: as in an app's main, the page's bare names resolve in main's DATASOCKET_NAMESPACE.
+  const host = new Host<PageContext>(post, { policy, limits: DEFAULT_LIMITS, traceLabel: `${args.label} frame ${frame}`, context: () => ({ url }) });
+  const served: Served = { host, socket };
   document.current = served;
   live.add(served);
   report({ ev: 'port', frame, url });
@@ -197,5 +211,8 @@ process.on('SIGTERM', stop);
 server.listen(0, '127.0.0.1', () => {
   const address = server.address() as { port: number };
   origin = `http://127.0.0.1:${address.port}`;
-  report({ ev: 'ready', port: address.port, runtimeDir });
+  // What this process's sockets will use: an empty variable counts as unset, as the library reads it.
+  const namespace = process.env.DATASOCKET_NAMESPACE || null;
+  const traceDir = process.env.DATASOCKET_TRACE || null;
+  report({ ev: 'ready', port: address.port, runtimeDir, namespace, traceDir });
 });

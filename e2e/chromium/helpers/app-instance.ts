@@ -2,6 +2,12 @@
  * Starts and stops one app instance: a harness process (../harness/main-process.ts)
  * standing for its Electron main process, with its own XDG_RUNTIME_DIR (where its
  * local sockets live) in a fresh temp dir that is removed on stop.
+ *
+ * It is started with this process's environment, as the testing kit's launchInstance
+ * starts an Electron app: inside a test (electron-datasocket/testing's `test`) that
+ * holds the test's DATASOCKET_NAMESPACE and DATASOCKET_TRACE, so its pages' bare names
+ * resolve in the test's namespace and its page sockets are traced into the test's
+ * trace directory, which the kit attaches to the report when the test fails.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,13 +15,35 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { PreloadKind } from '../harness/bundles.js';
+import { buildLoader, type PreloadKind } from '../harness/bundles.js';
 import type { HarnessEvent } from '../harness/main-process.js';
 import type { PolicyName } from '../harness/policies.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(here, '../../..');
 const HARNESS = path.resolve(here, '../harness/main-process.ts');
+
+/** The loader script of each preload kind, built once in this worker: bundling it at each harness start would cost every test. */
+const loaderFiles = new Map<PreloadKind, Promise<string>>();
+let loaderDir: string | undefined;
+
+function loaderFile(kind: PreloadKind): Promise<string> {
+  let file = loaderFiles.get(kind);
+  if (file === undefined) {
+    file = (async () => {
+      if (loaderDir === undefined) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ds-e2e-loaders-'));
+        loaderDir = dir;
+        process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+      }
+      const target = path.join(loaderDir, `${kind}.js`);
+      fs.writeFileSync(target, await buildLoader(kind));
+      return target;
+    })();
+    loaderFiles.set(kind, file);
+  }
+  return file;
+}
 
 /** How to start an instance: what an Electron app decides in main, never a page. */
 export interface AppInstanceOptions {
@@ -29,6 +57,8 @@ export interface AppInstanceOptions {
   internals?: boolean;
   /** Report every message a page's port brings to main, as an `ipc` event (the stand-in's own tests only). */
   reportIpc?: boolean;
+  /** Names the instance in its trace records (`<label> frame <n>`). Default 'app'. */
+  label?: string;
 }
 
 /** A preload a harness can run, or none. */
@@ -45,15 +75,26 @@ export class AppInstance {
   readonly #child: ChildProcess;
   readonly #ownsDir: boolean;
   readonly #exited: Promise<void>;
-  #port = 0;
+  #ready: Extract<HarnessEvent, { ev: 'ready' }> | null = null;
 
-  private constructor(runtimeDir: string, ownsDir: boolean, options: AppInstanceOptions) {
+  private constructor(runtimeDir: string, ownsDir: boolean, options: AppInstanceOptions, loader: string | null) {
     this.runtimeDir = runtimeDir;
     this.#ownsDir = ownsDir;
     this.preload = options.preload ?? 'datasocket';
-    const args = ['--policy', options.policy ?? 'default', '--preload', this.preload, ...(options.internals === true ? ['--internals'] : []), ...(options.reportIpc === true ? ['--report-ipc'] : [])];
+    const args = [
+      '--policy',
+      options.policy ?? 'default',
+      '--preload',
+      this.preload,
+      '--label',
+      options.label ?? 'app',
+      ...(options.internals === true ? ['--internals'] : []),
+      ...(options.reportIpc === true ? ['--report-ipc'] : []),
+      ...(loader === null ? [] : ['--loader-file', loader]),
+    ];
     this.#child = spawn(process.execPath, ['--import', 'tsx', HARNESS, ...args], {
       cwd: ROOT,
+      // process.env carries the test's namespace and trace directory (the kit sets them for the test's length).
       env: { ...process.env, XDG_RUNTIME_DIR: runtimeDir },
       // stdin is a pipe so the harness exits when this process dies, however it dies.
       stdio: ['pipe', 'pipe', 'inherit'],
@@ -70,12 +111,13 @@ export class AppInstance {
 
   /** Starts an instance and waits until it serves. */
   static async start(options: AppInstanceOptions = {}): Promise<AppInstance> {
+    const preload = options.preload ?? 'datasocket';
+    const loader = preload === 'none' ? null : await loaderFile(preload);
     const ownsDir = options.runtimeDir === undefined;
     const dir = options.runtimeDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ds-e2e-'));
-    const app = new AppInstance(dir, ownsDir, options);
+    const app = new AppInstance(dir, ownsDir, options, loader);
     try {
-      const ready = (await app.waitFor((e) => e.ev === 'ready', 30_000)) as Extract<HarnessEvent, { ev: 'ready' }>;
-      app.#port = ready.port;
+      app.#ready = (await app.waitFor((e) => e.ev === 'ready', 30_000)) as Extract<HarnessEvent, { ev: 'ready' }>;
       return app;
     } catch (error) {
       await app.stop();
@@ -92,19 +134,39 @@ export class AppInstance {
     throw failed.reason;
   }
 
+  /** The DATASOCKET_NAMESPACE the harness runs with, as it reported (the test's), or null (started outside a test). */
+  get namespace(): string | null {
+    return this.#started().namespace;
+  }
+
+  /** The DATASOCKET_TRACE directory the harness runs with, as it reported (the test's), or null. */
+  get traceDir(): string | null {
+    return this.#started().traceDir;
+  }
+
+  #started(): Extract<HarnessEvent, { ev: 'ready' }> {
+    if (this.#ready === null) throw new Error('the harness has not reported ready yet');
+    return this.#ready;
+  }
+
+  /** The harness process's pid (what its trace file is named after). */
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
   /** The URL of the test page served by this instance. */
   pageUrl(): string {
-    return `http://127.0.0.1:${this.#port}/page`;
+    return `http://127.0.0.1:${this.#started().port}/page`;
   }
 
   /** Where this instance takes its pages' message ports (what the stand-in's WebSockets connect to). */
   portUrl(): string {
-    return `ws://127.0.0.1:${this.#port}/port`;
+    return `ws://127.0.0.1:${this.#started().port}/port`;
   }
 
-  /** Where a listener of this instance puts the socket file of bare name `name` (SPEC §5). */
+  /** Where a listener of this instance puts the socket file of bare name `name`: its socket directory (SPEC §5), in the test's namespace (§13). */
   socketFile(name: string): string {
-    return path.join(this.runtimeDir, 'datasocket', `${name}.sock`);
+    return path.join(this.runtimeDir, 'datasocket', ...(this.namespace === null ? [] : [this.namespace]), `${name}.sock`);
   }
 
   /** Resolves with the first event (from index `from` on) that matches. */

@@ -49,6 +49,7 @@ export class AppPage {
 
   async #load(navigate: () => Promise<unknown>): Promise<void> {
     this.#driver = null;
+    const from = this.app.events.length;
     await navigate();
     if (this.app.preload !== 'datasocket') return;
     try {
@@ -58,6 +59,9 @@ export class AppPage {
       // Say why the preload did not run, if the page said it.
       throw new Error(`${(error as Error).message}\npage errors: ${JSON.stringify(this.pageErrors)}\nconsole: ${JSON.stringify(this.consoleLines)}`);
     }
+    // The preload hands its port over as the document loads, but main may take it after the load event: a page is
+    // ready once main has it, so that a test reading the harness's events from here on sees only what it caused.
+    await this.app.waitFor((e) => e.ev === 'port', 10_000, from);
   }
 
   /** The driver in the current document. */
