@@ -8,9 +8,10 @@
  * go through them as copies. The peer is a page of another app instance.
  */
 import fs from 'node:fs';
-import { expect, test } from '@playwright/test';
+import { expect } from '@playwright/test';
 import { ErrorCode } from '../../src/shared/errors.js';
-import { reachOf, uniqueName, type AppPage, type Reach } from './helpers/app-page.js';
+import { test } from '../../src/testing/index.js';
+import { reachOf, type AppPage, type Reach } from './helpers/app-page.js';
 import { useAppPages } from './helpers/app-pages.js';
 import type { AcceptPlan } from './helpers/page-driver.js';
 
@@ -18,13 +19,13 @@ test.describe('§2 the page gets the §2 API unchanged', () => {
   const world = useAppPages({ client: {}, server: {} });
   let client!: AppPage;
   let server!: AppPage;
-  test.beforeAll(() => {
+  test.beforeEach(() => {
     ({ client, server } = world.page);
   });
 
   /** A listener in the server page; returns how the client page reaches it. */
   async function serve(plan: AcceptPlan = { verdict: 'yes' }): Promise<Reach> {
-    return reachOf(await server.listen('l', uniqueName('api'), undefined, plan));
+    return reachOf(await server.listen('l', 'api', undefined, plan));
   }
 
   /** Connects the client page as `id` and waits for both ends to be open; returns the server's connection id. */
@@ -53,7 +54,8 @@ test.describe('§2 the page gets the §2 API unchanged', () => {
 
   test('an error is followed by exactly one close, and nothing after it', async () => {
     await client.connect('refused', await serve({ verdict: 'no' }));
-    await client.connect('missing', { name: `/tmp/${uniqueName('nobody')}.sock` });
+    // A socket file in the test's namespace that nobody made.
+    await client.connect('missing', { name: world.app.server.socketFile('nobody') });
     await client.until('refused', 'close');
     await client.until('missing', 'close');
     await client.page.waitForTimeout(200);
@@ -65,7 +67,7 @@ test.describe('§2 the page gets the §2 API unchanged', () => {
 
   test('an error nobody listens to is not thrown in the page: the socket just closes', async () => {
     // quiet: the driver registers no `error` handler on this socket.
-    await client.run((d, a) => d.connect(a.id, a.name, undefined, undefined, true), { id: 'quiet', name: `/tmp/${uniqueName('nobody')}.sock` });
+    await client.run((d, a) => d.connect(a.id, a.name, undefined, undefined, true), { id: 'quiet', name: world.app.server.socketFile('nobody') });
     expect(await client.until('quiet', 'close')).toEqual(['close']);
     await client.page.waitForTimeout(100);
     expect(client.pageErrors).toEqual([]);
@@ -141,7 +143,7 @@ test.describe('§2 the page gets the §2 API unchanged', () => {
         l.close();
         return { same, state: s.state, listenerState: l.state };
       },
-      { ...reach, listenName: uniqueName('chain') },
+      { ...reach, listenName: 'chain' },
     );
     expect(chained.same).toBe(true);
   });
@@ -199,7 +201,7 @@ test.describe('§2 the page gets the §2 API unchanged', () => {
   });
 
   test('a listener that closes stops listening and removes its socket file; the connections it accepted stay open', async () => {
-    const name = uniqueName('closing');
+    const name = 'closing';
     const listener = await server.listen('l', name);
     await client.connect('c', reachOf(listener));
     await client.until('c', 'connect');

@@ -11,16 +11,17 @@
  * the test internals or another preload. It does not claim page code cannot reach the
  * isolated realm: it can (see README.md).
  */
-import { expect, test } from '@playwright/test';
+import { expect } from '@playwright/test';
 import { ErrorCode } from '../../src/shared/errors.js';
-import { uniqueName, type AppPage } from './helpers/app-page.js';
+import { test } from '../../src/testing/index.js';
+import type { AppPage } from './helpers/app-page.js';
 import { useAppPages } from './helpers/app-pages.js';
 
 test.describe('§6 the preload exposes window.Net.DataSocket and nothing else', () => {
   // 'bare' serves the same page without a preload: what the preload adds to `window` is the difference.
   const world = useAppPages({ app: {}, bare: { app: { preload: 'none' } } });
   let page!: AppPage;
-  test.beforeAll(() => {
+  test.beforeEach(() => {
     page = world.page.app;
   });
 
@@ -83,7 +84,7 @@ test.describe('§6 the preload exposes window.Net.DataSocket and nothing else', 
     );
     expect(evalInPage).toBe('blocked');
     // One page, both ends: decoding runs in the port's message events, where the CSP applies.
-    const name = uniqueName('csp');
+    const name = 'csp';
     await page.listen('l', name);
     await page.connect('c', { name: world.app.app.socketFile(name) });
     await page.until('c', 'connect');
@@ -113,7 +114,7 @@ interface PageGlobal {
 test.describe('§6 the page reaches main only through the preload: the stand-in keeps its settings and its ports out of page code', () => {
   const world = useAppPages({ app: {} });
   let page!: AppPage;
-  test.beforeAll(() => {
+  test.beforeEach(() => {
     page = world.page.app;
   });
 

@@ -7,8 +7,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { expect, test } from '@playwright/test';
+import { expect } from '@playwright/test';
 import { Peer } from '../../test/helpers/peer.js';
+import { test } from '../../src/testing/index.js';
 import { AppPage, reachOf, uniqueName } from './helpers/app-page.js';
 import { useAppPages } from './helpers/app-pages.js';
 
@@ -16,7 +17,7 @@ test.describe('§6 a page that goes away closes all its sockets at once and remo
   const world = useAppPages({ owner: {}, other: {} });
   let owner!: AppPage;
   let other!: AppPage;
-  test.beforeAll(() => {
+  test.beforeEach(() => {
     ({ owner, other } = world.page);
   });
 

@@ -6,10 +6,11 @@
  * nothing but Net.DataSocket), as a page that reached the preload's internals could;
  * the 'hostile' instance's harness is started with it on, and only for these tests.
  */
-import { expect, test } from '@playwright/test';
+import { expect } from '@playwright/test';
 import type { PlainError } from '../../src/shared/errors.js';
 import { ErrorCode } from '../../src/shared/errors.js';
-import { AppPage, reachOf, uniqueName } from './helpers/app-page.js';
+import { test } from '../../src/testing/index.js';
+import { AppPage, reachOf } from './helpers/app-page.js';
 import { useAppPages } from './helpers/app-pages.js';
 
 /** The stand-in's test-only internals, as the page sees them. */
@@ -85,26 +86,26 @@ async function lastHostId(page: AppPage, t: 'open' | 'bound'): Promise<number> {
 }
 
 test.describe('§6 main refuses malformed messages from a page with ERR_DATASOCKET_INVALID_ARGUMENT and keeps serving', () => {
+  // Each test has its own instances (and namespace); the last test does all the others' steps first, in one world.
   const world = useAppPages({ hostile: { app: { internals: true } }, peer: {} });
   let hostile!: AppPage;
   let peer!: AppPage;
-  test.beforeAll(() => {
+  test.beforeEach(() => {
     ({ hostile, peer } = world.page);
   });
 
-  for (const [what, message] of HOSTILE) {
-    test(`refuses ${what}, and the host goes on serving the page`, async () => {
-      const before = (await rejections(hostile)).length;
-      await post(hostile, message);
-      await expect.poll(async () => (await rejections(hostile)).length).toBe(before + 1);
-      expect((await rejections(hostile)).at(-1)).toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
-      expect((await hostile.listen('probe', uniqueName('probe'))).log).toEqual(['listening']);
-      expect((await rejections(hostile)).length).toBe(before + 1);
-    });
+  /** Posts the hostile message `n` (HOSTILE[n]): refused, and the host goes on serving the page. */
+  async function refusesHostile(n: number): Promise<void> {
+    const before = (await rejections(hostile)).length;
+    await post(hostile, HOSTILE[n]![1]);
+    await expect.poll(async () => (await rejections(hostile)).length).toBe(before + 1);
+    expect((await rejections(hostile)).at(-1)).toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+    expect((await hostile.listen(`probe${n}`, `probe-${n}`)).log).toEqual(['listening']);
+    expect((await rejections(hostile)).length).toBe(before + 1);
   }
 
-  test("refuses messages about another frame's socket: that socket and its peer are untouched", async () => {
-    const listener = await peer.listen('l', uniqueName('owner'));
+  async function refusesAnotherFramesSocket(): Promise<void> {
+    const listener = await peer.listen('l', 'owner');
     await hostile.connect('c', reachOf(listener));
     await hostile.until('c', 'connect');
     await peer.until('l#1', 'connect');
@@ -128,21 +129,21 @@ test.describe('§6 main refuses malformed messages from a page with ERR_DATASOCK
     await hostile.send('c', 'still mine');
     await peer.run((d) => d.untilValues('l#1', 1), null);
     expect((await peer.snapshot('l#1')).values).toEqual(['still mine']);
-  });
+  }
 
-  test('refuses a reused socket id', async () => {
-    await hostile.listen('l', uniqueName('reuse'));
+  async function refusesAReusedId(): Promise<void> {
+    await hostile.listen('l', 'reuse');
     const used = await lastHostId(hostile, 'bound');
     const before = (await rejections(hostile)).length;
-    await post(hostile, { t: 'listen', id: used, name: uniqueName('again'), port: null, options: OPTIONS });
-    await post(hostile, { t: 'connect', id: 1, name: uniqueName('again'), port: null, options: OPTIONS });
+    await post(hostile, { t: 'listen', id: used, name: 'again-listen', port: null, options: OPTIONS });
+    await post(hostile, { t: 'connect', id: 1, name: 'again-connect', port: null, options: OPTIONS });
     await expect.poll(async () => (await rejections(hostile)).length).toBe(before + 2);
     for (const rejection of (await rejections(hostile)).slice(before)) expect(rejection).toMatchObject({ code: ErrorCode.INVALID_ARGUMENT, message: expect.stringContaining('used before') });
     expect((await hostile.snapshot('l')).state).toBe('listening');
-  });
+  }
 
-  test('fails only the socket whose page sends bytes that are not whole frames, with ERR_DATASOCKET_INVALID_ARGUMENT', async () => {
-    const listener = await peer.listen('l', uniqueName('frames'));
+  async function failsOnlyTheSocketWithBadFrames(): Promise<void> {
+    const listener = await peer.listen('l', 'frames');
     await hostile.connect('bad', reachOf(listener));
     await hostile.until('bad', 'connect');
     const id = await lastHostId(hostile, 'open');
@@ -153,12 +154,31 @@ test.describe('§6 main refuses malformed messages from a page with ERR_DATASOCK
     await hostile.send('good', 'unaffected');
     await peer.until('l#2', 'data');
     expect((await peer.snapshot('l#2')).values).toEqual(['unaffected']);
+  }
+
+  HOSTILE.forEach(([what], n) => {
+    test(`refuses ${what}, and the host goes on serving the page`, () => refusesHostile(n));
   });
 
+  test("refuses messages about another frame's socket: that socket and its peer are untouched", refusesAnotherFramesSocket);
+
+  test('refuses a reused socket id', refusesAReusedId);
+
+  test('fails only the socket whose page sends bytes that are not whole frames, with ERR_DATASOCKET_INVALID_ARGUMENT', failsOnlyTheSocketWithBadFrames);
+
   test('after all of that, the hostile page, another page of its instance and the other instance still connect and talk normally', async () => {
+    // "All of that": every test above, in order, on this test's pages; their sockets closed between tests as they were when
+    // the tests shared one world.
+    for (let n = 0; n < HOSTILE.length; n++) await refusesHostile(n);
+    for (const step of [refusesAnotherFramesSocket, refusesAReusedId, failsOnlyTheSocketWithBadFrames]) {
+      await Promise.all([hostile.closeAll(), peer.closeAll()]);
+      await step();
+    }
+    await Promise.all([hostile.closeAll(), peer.closeAll()]);
+
     const rejectedBefore = (await rejections(hostile)).length;
-    const inPeer = await peer.listen('l', uniqueName('after'));
-    const inHostile = await hostile.listen('l', uniqueName('after'));
+    const inPeer = await peer.listen('l', 'after');
+    const inHostile = await hostile.listen('l', 'after');
     await hostile.connect('out', reachOf(inPeer));
     await peer.connect('out', reachOf(inHostile));
     await Promise.all([hostile.until('out', 'connect'), peer.until('out', 'connect')]);

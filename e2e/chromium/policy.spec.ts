@@ -4,9 +4,9 @@
  * library's default policy (TCP only on loopback) and with an app's own policy.
  */
 import fs from 'node:fs';
-import { expect, test } from '@playwright/test';
+import { expect } from '@playwright/test';
 import { ErrorCode } from '../../src/shared/errors.js';
-import { uniqueName } from './helpers/app-page.js';
+import { test } from '../../src/testing/index.js';
 import { useAppPages } from './helpers/app-pages.js';
 
 test.describe('§6 the main process policy decides every request of a page', () => {
@@ -25,7 +25,7 @@ test.describe('§6 the main process policy decides every request of a page', () 
 
   test('the default policy allows local sockets and loopback TCP', async () => {
     const page = world.page.default;
-    expect((await page.listen('local', uniqueName('allowed'))).log).toEqual(['listening']);
+    expect((await page.listen('local', 'allowed')).log).toEqual(['listening']);
     const tcp = await page.listen('tcp', '127.0.0.1', 0);
     expect(tcp.log).toEqual(['listening']);
     await page.connect('self', { name: '127.0.0.1', port: tcp.address.port! });
@@ -34,16 +34,17 @@ test.describe('§6 the main process policy decides every request of a page', () 
 
   test("an app's own policy refuses what it refuses (names starting with 'forbidden-'), before anything is bound", async () => {
     const page = world.page.custom;
-    const name = uniqueName('forbidden');
+    const name = 'forbidden-listen';
     const listener = await page.listen('l', name);
     expect(listener.log).toEqual([`error:${ErrorCode.NOT_ALLOWED}`, 'close']);
     expect(listener.errors[0]!.message).toContain(name);
     expect(fs.existsSync(world.app.custom.socketFile(name))).toBe(false);
-    await page.connect('c', { name: uniqueName('forbidden') });
+    await page.connect('c', { name: 'forbidden-connect' });
     expect(await page.until('c', 'close')).toEqual([`error:${ErrorCode.NOT_ALLOWED}`, 'close']);
     // The same app still allows what its policy allows.
-    const allowed = await page.listen('ok', uniqueName('allowed'));
+    const allowed = await page.listen('ok', 'allowed');
     expect(allowed.log).toEqual(['listening']);
+    expect(allowed.address.path).toBe(world.app.custom.socketFile('allowed'));
     expect(fs.existsSync(allowed.address.path!)).toBe(true);
   });
 });

@@ -11,9 +11,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect, test } from '@playwright/test';
+import { expect } from '@playwright/test';
 import { ErrorCode } from '../../src/shared/errors.js';
-import { AppPage, uniqueName } from './helpers/app-page.js';
+import { test } from '../../src/testing/index.js';
+import { AppPage } from './helpers/app-page.js';
 import { useAppPages } from './helpers/app-pages.js';
 import type { MemberSnapshot } from './helpers/page-driver.js';
 
@@ -42,7 +43,8 @@ test.describe('§9 connectOrListen in the page: pages of app instances find each
 
   test('two pages of two instances elect: exactly one leads, the other follows it, and values go both ways over the link', async () => {
     const { A, B } = world.page;
-    const name = uniqueName('rv-pair');
+    // A fixed name: the three instances of this test share a runtime dir, but no other test shares its namespace.
+    const name = 'rv-pair';
     expect(await A.join('m', name)).toBe('electing');
     expect(await B.join('m', name)).toBe('electing');
     const [a, b] = await settled([A, B], 'm');
@@ -67,7 +69,8 @@ test.describe('§9 connectOrListen in the page: pages of app instances find each
   test('three pages joining at once: exactly one leader, and it holds a link to each of the two followers', async () => {
     const pages = [world.page.A, world.page.B, world.page.C];
     for (let round = 1; round <= 3; round++) {
-      const name = uniqueName(`rv-race${round}`);
+      // One name per round: the members of the earlier rounds are still there.
+      const name = `rv-race${round}`;
       const id = `r${round}`;
       await Promise.all(pages.map((p) => p.join(id, name)));
       const members = await settled(pages, id);
@@ -98,7 +101,7 @@ test.describe('§9 connectOrListen in the page: pages of app instances find each
   test("the leader's page closed: within 1 s exactly one of the other two pages leads and the third follows it", async () => {
     const pages = await Promise.all((['A', 'B', 'C'] as const).map((k) => AppPage.open(world.context[k], world.app[k])));
     try {
-      const name = uniqueName('rv-close');
+      const name = 'rv-close';
       for (const p of pages) await p.join('m', name);
       const members = await settled(pages, 'm');
       const leaderIndex = members.findIndex((m) => m.role === 'leader');
@@ -135,9 +138,10 @@ test.describe('§9 connectOrListen in the page: pages of app instances find each
 
   test('a page following a `datasocket join` process: values both ways, and when the process is SIGKILLed the page leads within 1 s', async () => {
     const { A } = world.page;
-    const name = uniqueName('rv-cli');
+    const name = 'rv-cli';
     let stderr = '';
     const stdout: string[] = [];
+    // process.env holds the test's namespace and trace directory: the CLI resolves the name where the pages do, and traces.
     const cli: ChildProcess = spawn(process.execPath, [CLI, 'join', name], {
       env: { ...process.env, XDG_RUNTIME_DIR: world.app.A.runtimeDir },
       stdio: ['pipe', 'pipe', 'pipe'],

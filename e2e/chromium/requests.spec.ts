@@ -8,9 +8,10 @@ import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { expect, test } from '@playwright/test';
+import { expect } from '@playwright/test';
 import { DataSocket as NodeDataSocket } from '../../src/index.js';
 import { ErrorCode } from '../../src/shared/errors.js';
+import { test } from '../../src/testing/index.js';
 import { AppPage, reachOf, uniqueName } from './helpers/app-page.js';
 import { useAppPages } from './helpers/app-pages.js';
 

@@ -5,7 +5,9 @@
  * checks its script as Electron does and compiles `func` alone in the main world, and
  * the kinds V8 will not serialize do not cross. On a lab page (helpers/lab.ts).
  */
-import { expect, test } from '@playwright/test';
+import { expect } from '@playwright/test';
+// The suite's `test` is the testing kit's: helpers/app-pages.ts registers hooks that use its fixtures.
+import { test } from '../../src/testing/index.js';
 import { useLab, type IsolatedGlobal, type MainGlobal } from './helpers/lab.js';
 
 test.describe('the stand-in: contextBridge errors, depth and script checks are as in Electron', () => {

@@ -6,7 +6,9 @@
  * Tried from Node, as a page's own WebSocket or fetch() would try.
  */
 import http from 'node:http';
-import { expect, test } from '@playwright/test';
+import { expect } from '@playwright/test';
+// The suite's `test` is the testing kit's: helpers/app-pages.ts registers hooks that use its fixtures.
+import { test } from '../../src/testing/index.js';
 import { WebSocket } from 'ws';
 import type { HarnessEvent } from './harness/main-process.js';
 import { AppInstance } from './helpers/app-instance.js';

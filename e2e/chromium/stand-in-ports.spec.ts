@@ -6,7 +6,9 @@
  * port brings to main (helpers/lab.ts, `--report-ipc`); and, in Node, how the stand-in's
  * IPC carries a view of part of a buffer (as structured clone does).
  */
-import { expect, test } from '@playwright/test';
+import { expect } from '@playwright/test';
+// The suite's `test` is the testing kit's: helpers/app-pages.ts registers hooks that use its fixtures.
+import { test } from '../../src/testing/index.js';
 import { BRIDGE_CHANNEL } from '../../src/shared/bridge-protocol.js';
 import type { HarnessEvent } from './harness/main-process.js';
 import { useLab, type IsolatedGlobal, type LabPort } from './helpers/lab.js';

@@ -6,7 +6,9 @@
  * little more than `platform`. A preload that reaches for a Node built-in or for
  * `process.env` fails here, as it must not be allowed to pass.
  */
-import { expect, test } from '@playwright/test';
+import { expect } from '@playwright/test';
+// The suite's `test` is the testing kit's: helpers/app-pages.ts registers hooks that use its fixtures.
+import { test } from '../../src/testing/index.js';
 import { bundlePreload } from './harness/bundles.js';
 import type { AppPage } from './helpers/app-page.js';
 import { useAppPages } from './helpers/app-pages.js';

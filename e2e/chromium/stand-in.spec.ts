@@ -5,7 +5,9 @@
  * realm holds the bare stand-in (the 'lab' preload) instead of the DataSocket preload.
  * Its main process's rule for taking ports is in stand-in-main.spec.ts.
  */
-import { expect, test } from '@playwright/test';
+import { expect } from '@playwright/test';
+// The suite's `test` is the testing kit's: helpers/app-pages.ts registers hooks that use its fixtures.
+import { test } from '../../src/testing/index.js';
 import { BRIDGE_CHANNEL } from '../../src/shared/bridge-protocol.js';
 import type { HarnessEvent } from './harness/main-process.js';
 import { useLab, type IsolatedGlobal, type Lab, type MainGlobal } from './helpers/lab.js';

@@ -5,14 +5,16 @@
  * over a Unix socket and over TCP on 127.0.0.1, each page as listener and as client.
  */
 import fs from 'node:fs';
-import { expect, test } from '@playwright/test';
+import { expect } from '@playwright/test';
 import { ErrorCode } from '../../src/shared/errors.js';
+import { test } from '../../src/testing/index.js';
 import { AppInstance } from './helpers/app-instance.js';
-import { AppPage, reachOf, uniqueName } from './helpers/app-page.js';
+import { AppPage, reachOf } from './helpers/app-page.js';
 import { useAppPages } from './helpers/app-pages.js';
 
 const TRANSPORTS = [
-  { name: 'a Unix socket', endpoint: (): { name: string; port?: number } => ({ name: uniqueName('page') }) },
+  // A fixed bare name: each test's instances are its own, and resolve it in the test's namespace.
+  { name: 'a Unix socket', endpoint: (): { name: string; port?: number } => ({ name: 'page' }) },
   { name: 'TCP on 127.0.0.1', endpoint: (): { name: string; port?: number } => ({ name: '127.0.0.1', port: 0 }) },
 ];
 
@@ -21,15 +23,16 @@ test.describe('§6 two app instances: a page listens, a page of the other instan
 
   for (const transport of TRANSPORTS) {
     for (const [L, C] of [['A', 'B'], ['B', 'A']] as const) {
-      test(`over ${transport.name}: page ${L} listens, page ${C} connects; ${L}'s acceptor runs, then values go both ways and close is clean`, async () => {
+      test(`over ${transport.name}: page ${L} listens, page ${C} connects; ${L}'s acceptor runs, then values go both ways and close is clean`, async ({ datasocketNamespace }) => {
         const listenerPage = world.page[L];
         const clientPage = world.page[C];
         const at = transport.endpoint();
         const listener = await listenerPage.listen('l', at.name, at.port, { verdict: 'yes' });
         expect(listener.log).toEqual(['listening']);
         if (at.port === undefined) {
-          // The socket file is where SPEC §5 puts it, in the listening instance's runtime dir.
+          // The socket file is where SPEC §5 puts it, in the listening instance's runtime dir, inside the test's namespace (§13).
           expect(listener.address.path).toBe(listenerPage.app.socketFile(at.name));
+          expect(listenerPage.app.namespace).toBe(datasocketNamespace);
           expect(fs.statSync(listener.address.path!).isSocket()).toBe(true);
         } else {
           expect(listener.address.port).toBeGreaterThan(0);
@@ -80,11 +83,12 @@ test.describe('§6 two app instances: a page listens, a page of the other instan
   }
 
   test('two instances in one user session (one runtime dir) find each other by bare name', async ({ browser }) => {
-    const sibling = await AppInstance.start({ runtimeDir: world.app.A.runtimeDir });
+    // Started in the test, so in its namespace too, as the instances of one app started by one test are.
+    const sibling = await AppInstance.start({ runtimeDir: world.app.A.runtimeDir, label: 'sibling' });
     const context = await browser.newContext();
     try {
       const siblingPage = await AppPage.open(context, sibling);
-      const name = uniqueName('shared');
+      const name = 'shared';
       await world.page.A.listen('l', name);
       await siblingPage.connect('c', { name });
       await siblingPage.until('c', 'connect');

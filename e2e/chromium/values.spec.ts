@@ -4,22 +4,24 @@
  * decode themselves (the hosts only relay bytes), so this is the page's codec
  * against the page's codec, as in two Electron apps.
  */
-import { expect, test } from '@playwright/test';
+import { expect } from '@playwright/test';
 import { ErrorCode } from '../../src/shared/errors.js';
-import { reachOf, uniqueName, type AppPage } from './helpers/app-page.js';
+import { test } from '../../src/testing/index.js';
+import { reachOf, type AppPage } from './helpers/app-page.js';
 import { useAppPages } from './helpers/app-pages.js';
 import type { Description, PageDriver } from './helpers/page-driver.js';
 
 test.describe('§3 values, page to page over a real socket', () => {
-  const world = useAppPages({ sender: {}, receiver: {} }, { keepSockets: true });
-  /** The receiver's end of the one connection every test here uses. */
+  const world = useAppPages({ sender: {}, receiver: {} });
+  /** The receiver's end of the connection each test here gets. */
   const ACCEPTED = 'l#1';
   let sender!: AppPage;
   let receiver!: AppPage;
 
-  test.beforeAll(async () => {
+  test.beforeEach(async () => {
     ({ sender, receiver } = world.page);
-    const listener = await receiver.listen('l', uniqueName('values'));
+    // A fixed name: it is in this test's namespace, which no other test, worker or run shares.
+    const listener = await receiver.listen('l', 'values');
     await sender.connect('c', reachOf(listener));
     await sender.until('c', 'connect');
     await receiver.until(ACCEPTED, 'connect');

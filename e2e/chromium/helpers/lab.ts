@@ -4,7 +4,8 @@
  * preload. These are the shapes the tests use inside the realms (the Node program
  * has no DOM lib), and the set-up of one lab page per describe.
  */
-import { test, type Frame } from '@playwright/test';
+import type { Frame } from '@playwright/test';
+import { test } from '../../../src/testing/index.js';
 import type { AppInstance } from './app-instance.js';
 import type { AppPage } from './app-page.js';
 import { useAppPages } from './app-pages.js';
@@ -50,9 +51,12 @@ export interface LabWorld {
   readonly isolated: Frame;
 }
 
-/** Registers one lab instance and page on the current describe. `reportIpc`: the harness reports every message a port brings. */
+/**
+ * Registers one lab instance and page on the current describe, shared by its tests (they
+ * make no sockets, so need no namespace). `reportIpc`: the harness reports every message a port brings.
+ */
 export function useLab(options: { reportIpc?: boolean } = {}): LabWorld {
-  const world = useAppPages({ lab: { app: { preload: 'lab', reportIpc: options.reportIpc ?? false } } });
+  const world = useAppPages({ lab: { app: { preload: 'lab', reportIpc: options.reportIpc ?? false } } }, { scope: 'describe' });
   const lab = {} as { app: AppInstance; page: AppPage; isolated: Frame };
   test.beforeAll(() => {
     lab.app = world.app.lab;
