@@ -2,15 +2,12 @@
  * §6 ownership and cleanup: when a page's document goes away (reload, navigation,
  * closed tab) its frame's port closes, and the main process closes every socket the
  * page held at once and removes its listeners' socket files. Peers are a page of
- * another app instance and a plain Node process (test/fixtures/peer.ts).
+ * another app instance and a DataSocketProbe (a Node DataSocket) in the test process.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { expect } from '@playwright/test';
-import { Peer } from '../../test/helpers/peer.js';
-import { test } from '../../src/testing/index.js';
-import { AppPage, reachOf, uniqueName } from './helpers/app-page.js';
+import { DataSocketProbe, test } from '../../src/testing/index.js';
+import { AppPage, reachOf } from './helpers/app-page.js';
 import { useAppPages } from './helpers/app-pages.js';
 
 test.describe('§6 a page that goes away closes all its sockets at once and removes its socket files', () => {
@@ -21,12 +18,13 @@ test.describe('§6 a page that goes away closes all its sockets at once and remo
     ({ owner, other } = world.page);
   });
 
-  test('reloading closes every socket of the page: the other page and a Node process see a clean close, the socket file is gone, and the new document starts afresh', async () => {
-    const peerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ds-e2e-peer-'));
-    const peer = new Peer({ XDG_RUNTIME_DIR: peerDir });
+  test('reloading closes every socket of the page: the other page and a Node peer see a clean close, the socket file is gone, and the new document starts afresh', async () => {
+    // The test process's peer: its socket file is in this process's socket directory, so the page reaches it by path.
+    const peer = DataSocketProbe.listen('peer');
     try {
-      // The page holds: a local listener and a TCP listener, a connection accepted by each, and a client to the Node process.
-      const name = uniqueName('reload');
+      await peer.ready();
+      // The page holds: a local listener and a TCP listener, a connection accepted by each, and a client to the Node peer.
+      const name = 'reload';
       const local = await owner.listen('local', name);
       const file = world.app.owner.socketFile(name);
       expect(local.address.path).toBe(file);
@@ -34,12 +32,9 @@ test.describe('§6 a page that goes away closes all its sockets at once and remo
       const tcp = await owner.listen('tcp', '127.0.0.1', 0);
       await other.connect('inLocal', reachOf(local));
       await other.connect('inTcp', reachOf(tcp));
-      await peer.run({ op: 'listen', name: uniqueName('peer'), acceptor: 'yes' });
-      const peerAt = (await peer.next('listening', 'listener')) as unknown as { address: { path: string } };
-      await owner.connect('out', { name: peerAt.address.path });
+      await owner.connect('out', { name: peer.address.path! });
       await Promise.all([other.until('inLocal', 'connect'), other.until('inTcp', 'connect'), owner.until('out', 'connect')]);
-      const accepted = (await peer.waitFor((e) => e.ev === 'accepted')) as { id: string };
-      await peer.next('connect', accepted.id);
+      await peer.connection();
 
       const seen = world.app.owner.events.length;
       await owner.reload();
@@ -49,8 +44,9 @@ test.describe('§6 a page that goes away closes all its sockets at once and remo
       await expect.poll(() => fs.existsSync(file), { timeout: 2_000 }).toBe(false);
       expect(await other.until('inLocal', 'close')).toEqual(['connect', 'close']);
       expect(await other.until('inTcp', 'close')).toEqual(['connect', 'close']);
-      await peer.next('close', accepted.id);
-      expect(peer.events.filter((e) => e.ev === 'error')).toEqual([]);
+      // Clean: the connection closed, and the peer's socket reported no error (a reset would be ECONNRESET here).
+      await expect.poll(() => peer.connections, { timeout: 5_000 }).toBe(0);
+      expect(peer.errors).toEqual([]);
 
       // The new document got a new port (a new host) and may take the same name again.
       // (Its preload runs as the document loads, which may come after the old one's sockets closed: wait for it.)
@@ -59,8 +55,7 @@ test.describe('§6 a page that goes away closes all its sockets at once and remo
       expect(again.log).toEqual(['listening']);
       expect(fs.existsSync(file)).toBe(true);
     } finally {
-      await peer.stop();
-      fs.rmSync(peerDir, { recursive: true, force: true });
+      await peer.close();
     }
   });
 
@@ -70,7 +65,7 @@ test.describe('§6 a page that goes away closes all its sockets at once and remo
   ] as const) {
     test(`${how} does the same: the peer sees close and the socket file is gone`, async () => {
       const page = await AppPage.open(world.context.owner, world.app.owner);
-      const name = uniqueName('leave');
+      const name = 'leave';
       const listener = await page.listen('l', name);
       await other.connect('in', reachOf(listener));
       await other.until('in', 'connect');

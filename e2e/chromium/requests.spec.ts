@@ -2,17 +2,17 @@
  * §10 and §12 in real pages: `socket.request()`, the `request` event and a `schema`
  * given in the page, with the shipped preload. Page ↔ page across two app instances
  * (their main processes own the sockets and relay the bytes), page ↔ a Node
- * DataSocket in the test process, and page ↔ the built `datasocket` CLI.
+ * DataSocket in the test process (a DataSocketProbe of the testing kit), and page ↔
+ * the built `datasocket` CLI.
  */
 import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from '@playwright/test';
-import { DataSocket as NodeDataSocket } from '../../src/index.js';
 import { ErrorCode } from '../../src/shared/errors.js';
-import { test } from '../../src/testing/index.js';
-import { AppPage, reachOf, uniqueName } from './helpers/app-page.js';
+import { DataSocketProbe, test } from '../../src/testing/index.js';
+import { AppPage, reachOf } from './helpers/app-page.js';
 import { useAppPages } from './helpers/app-pages.js';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/main/cli/cli.js');
@@ -103,7 +103,7 @@ test.describe('§10 requests page to page, across two app instances', () => {
   /** Page A listens and answers (unless `answering` is false) on its connection; page B connects as 'c'. Returns A's connection id. */
   async function linked(answering = true, options?: object): Promise<string> {
     const { A, B } = world.page;
-    const listener = await A.listen('l', uniqueName('req'));
+    const listener = await A.listen('l', 'req');
     await B.connect('c', reachOf(listener), options);
     await B.until('c', 'connect');
     await A.until('l', 'accepted');
@@ -192,7 +192,7 @@ test.describe('§10 requests page to page, across two app instances', () => {
     const context = await browser.newContext();
     try {
       const peer = await AppPage.open(context, world.app.A);
-      const listener = await peer.listen('l', uniqueName('req-closing'));
+      const listener = await peer.listen('l', 'req-closing');
       await B.connect('c', reachOf(listener));
       await B.until('c', 'connect');
       await peer.until('l#1', 'connect');
@@ -214,7 +214,7 @@ test.describe('§10 requests page to page, across two app instances', () => {
 
   test('a Standard Schema object refusing a value mid-stream closes that connection with ERR_DATASOCKET_INVALID_VALUE: the values before it arrive, a pending request gets ERR_DATASOCKET_CLOSED', async () => {
     const { A, B } = world.page;
-    const listener = await A.listen('l', uniqueName('req-schema'));
+    const listener = await A.listen('l', 'req-schema');
     await B.run((d, at) => {
       const numbers = {
         '~standard': {
@@ -271,67 +271,67 @@ test.describe('§10 requests page to page, across two app instances', () => {
 
 test.describe('§10 requests between a page and Node', () => {
   const world = useAppPages({ A: {} });
-  const ours: { close(): void }[] = [];
-  test.afterEach(() => {
-    for (const socket of ours.splice(0)) socket.close();
+  /** The test process's peers: probes in the test's namespace, closed after each test. */
+  const probes: DataSocketProbe[] = [];
+  test.afterEach(async () => {
+    await Promise.all(probes.splice(0).map((probe) => probe.close()));
   });
-
-  /** A Node listener in the test process whose connections answer with `answer` (none: no handler); resolves with its socket path and its connections. */
-  async function nodeListener(answerWith?: (value: unknown, respond: (reply: unknown) => void) => void) {
-    const connections: NodeDataSocket[] = [];
-    const listener = NodeDataSocket.listen((connection) => {
-      ours.push(connection);
-      connections.push(connection);
-      if (answerWith !== undefined) connection.on('request', answerWith);
-      return true;
-    }, uniqueName('node'));
-    ours.push(listener);
-    await new Promise<void>((resolve) => listener.once('listening', () => resolve()));
-    return { path: listener.address.path!, connections };
+  function kept<T extends DataSocketProbe>(probe: T): T {
+    probes.push(probe);
+    return probe;
   }
 
   test('a page requests from a Node peer: the reply, a Promise reply, REMOTE, NO_HANDLER, a timeout', async () => {
     const { A } = world.page;
-    const answering = await nodeListener((value, respond) => {
-      const v = value as { op: string; echo?: unknown };
-      if (v.op === 'echo') respond({ node: v.echo, at: new Date(3) });
-      else if (v.op === 'later') respond(new Promise((resolve) => setTimeout(() => resolve('later'), 30)));
-      else if (v.op === 'throw') throw new RangeError('node says no');
-    });
-    await A.connect('n', { name: answering.path });
+    const answering = kept(
+      DataSocketProbe.listen('node', {
+        respond: (value) => {
+          const v = value as { op: string; echo?: unknown };
+          if (v.op === 'echo') return { node: v.echo, at: new Date(3) };
+          if (v.op === 'later') return new Promise((resolve) => setTimeout(() => resolve('later'), 30));
+          if (v.op === 'throw') throw new RangeError('node says no');
+          // 'never': a reply that never comes, so the page's request runs into its timeout.
+          return new Promise(() => {});
+        },
+      }),
+    );
+    await answering.ready();
+    // The probe's socket file is in the test process's socket directory (in the test's namespace): the page goes by its path.
+    await A.connect('n', { name: answering.address.path! });
     await A.until('n', 'connect');
     expect(await request(A, 'n', { op: 'echo', echo: [1, 'two'] })).toEqual({ ok: true, reply: await A.run((d) => d.describe({ node: [1, 'two'], at: new Date(3) }), null) });
     expect(await request(A, 'n', { op: 'later' })).toEqual({ ok: true, reply: 'later' });
     expect(await request(A, 'n', { op: 'throw' })).toMatchObject({ ok: false, code: ErrorCode.REMOTE, cause: { name: 'RangeError', message: 'node says no' } });
     expect(await request(A, 'n', { op: 'never' }, { timeoutMs: 50 })).toMatchObject({ ok: false, code: ErrorCode.TIMEOUT });
+    // The peer got each request as the page made it.
+    expect(answering.requests).toEqual([{ op: 'echo', echo: [1, 'two'] }, { op: 'later' }, { op: 'throw' }, { op: 'never' }]);
 
-    const silent = await nodeListener();
-    await A.connect('s', { name: silent.path });
+    // No respond option: the probe has no request handler.
+    const silent = kept(DataSocketProbe.listen('silent'));
+    await silent.ready();
+    await A.connect('s', { name: silent.address.path! });
     await A.until('s', 'connect');
     expect(await request(A, 's', 'anyone?')).toMatchObject({ ok: false, code: ErrorCode.NO_HANDLER });
   });
 
   test('a Node peer requests from a page: the reply made in the page, REMOTE with its TypeError, NO_HANDLER; pending ones get ERR_DATASOCKET_CLOSED when the page closes', async ({ browser }) => {
     const { A } = world.page;
-    const listener = await A.listen('l', uniqueName('req-page'));
-    const client = NodeDataSocket.connect(listener.address.path!);
-    ours.push(client);
+    const listener = await A.listen('l', 'req-page');
+    const client = kept(DataSocketProbe.connect(listener.address.path!));
     await A.until('l#1', 'connect');
     await answer(A, 'l#1');
     expect(await client.request({ op: 'echo', echo: new Map([['k', 1n]]) })).toStrictEqual(new Map([['k', 1n]]));
     await expect(client.request({ op: 'throw' })).rejects.toMatchObject({ code: ErrorCode.REMOTE, cause: { name: 'TypeError', message: 'the page says no' } });
 
-    const unanswered = NodeDataSocket.connect(listener.address.path!);
-    ours.push(unanswered);
+    const unanswered = kept(DataSocketProbe.connect(listener.address.path!));
     await A.until('l#2', 'connect');
     await expect(unanswered.request('anyone?')).rejects.toMatchObject({ code: ErrorCode.NO_HANDLER });
 
     const context = await browser.newContext();
     try {
       const closing = await AppPage.open(context, world.app.A);
-      const other = await closing.listen('l', uniqueName('req-page-closing'));
-      const pendingClient = NodeDataSocket.connect(other.address.path!);
-      ours.push(pendingClient);
+      const other = await closing.listen('l', 'req-page-closing');
+      const pendingClient = kept(DataSocketProbe.connect(other.address.path!));
       await closing.until('l#1', 'connect');
       await answer(closing, 'l#1');
       const pending = [1, 2].map((n) => pendingClient.request({ op: 'never', n }).then(() => 'resolved', (error: { code: string }) => error.code));
@@ -345,8 +345,9 @@ test.describe('§10 requests between a page and Node', () => {
 
   test('the built CLI: `datasocket request` gets its reply from a page, and a page requests from `datasocket listen --reply`', async () => {
     const { A } = world.page;
+    // process.env holds the test's namespace: the CLI resolves bare names where the page does.
     const env = { ...process.env, XDG_RUNTIME_DIR: world.app.A.runtimeDir };
-    const name = uniqueName('req-cli');
+    const name = 'req-cli';
     // The acceptor answers after a while: time for the page to set up its request handler on the new connection.
     await A.listen('l', name, undefined, { verdict: 'yes', delayMs: 300 });
     const asking = promisify(execFile)(process.execPath, [CLI, 'request', name, '{"op":"double","n":21}'], { env });
@@ -354,7 +355,7 @@ test.describe('§10 requests between a page and Node', () => {
     await answer(A, 'l#1');
     expect(await asking).toMatchObject({ stdout: '42\n', stderr: '' });
 
-    const listening = spawn(process.execPath, [CLI, 'listen', uniqueName('req-cli-listen'), '--reply', '{"from":"the CLI"}'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const listening = spawn(process.execPath, [CLI, 'listen', 'req-cli-listen', '--reply', '{"from":"the CLI"}'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       let stderr = '';
       listening.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));

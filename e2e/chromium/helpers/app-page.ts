@@ -8,13 +8,6 @@ import type { AppInstance } from './app-instance.js';
 import { createDriver, type AcceptPlan, type MemberSnapshot, type PageDriver, type Snapshot } from './page-driver.js';
 import { createValueKit } from './page-values.js';
 
-let counter = 0;
-
-/** A bare socket name no other test, worker or run uses. */
-export function uniqueName(prefix = 'e2e'): string {
-  return `${prefix}-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
-}
-
 /** Where a page can reach a listener of another page: its path (local) or 127.0.0.1 and its port (TCP). */
 export interface Reach {
   name: string;
