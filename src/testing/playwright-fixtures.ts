@@ -48,9 +48,13 @@ export interface DataSocketInstance {
   readonly pid: number | undefined;
   /** What the app wrote to stdout and stderr since launch (the last MiB of each). */
   output(): { stdout: string; stderr: string };
-  /** Closes the app (app.close(), 5 s at most), then kills what is left of its process tree. */
+  /**
+   * Closes the app (app.close(), 5 s at most), then kills what is left of its process
+   * tree (see `launchInstance` for what can be found). An app killed because its close
+   * did not finish in time loses what it had not written: its last trace batch too.
+   */
   close(): Promise<ShutdownReport>;
-  /** Kills the app's whole process tree at once, as a crash would end it. */
+  /** Kills the app's process tree at once, as a crash would end it (its last trace batch unwritten, as in a crash). */
   kill(): Promise<ShutdownReport>;
 }
 
@@ -74,7 +78,12 @@ export interface DataSocketFixtures {
    * userData directory (`--user-data-dir`), DATASOCKET_NAMESPACE and DATASOCKET_TRACE
    * in its environment (on top of this process's, without ELECTRON_RUN_AS_NODE;
    * `options.env` wins). After the test — passed, failed or timed out — every instance
-   * is closed and its whole process tree killed; a process that survives fails the
+   * still running is closed (5 s at most, then SIGKILL: the app then loses its last
+   * unwritten trace batch), and what is left of its process tree is killed: every
+   * descendant while the app still runs; once the app has ended (the test closed it,
+   * or it quit or crashed), what is left in its process group (POSIX; Playwright
+   * starts Electron as a group leader) — a helper that left the group, and on Windows
+   * anything, is out of reach then. A process found that survives SIGKILL fails the
    * test. When the test failed, each instance's stdout and stderr are attached.
    */
   launchInstance: (options?: LaunchInstanceOptions) => Promise<DataSocketInstance>;
@@ -120,11 +129,12 @@ function withFixtures(playwright: PlaywrightTest): DataSocketTest {
         } finally {
           restore();
         }
-        // After launchInstance's end (it depends on this fixture), so the apps' traces are complete.
+        // After launchInstance's end (it depends on this fixture): every app has closed and written its
+        // trace — all but one killed after its close timed out, whose last batch died with it.
         if (failed(testInfo)) await attachAll(testInfo, await traceAttachments(datasocketTraceDir));
-        // A worker runs many tests: it keeps no file open per test, and no empty namespace directory behind.
+        // A worker runs many tests: it keeps no file open per test, and no namespace directory behind.
         await closeTraceWriter(datasocketTraceDir);
-        removeIfEmpty(path.join(socketDirectory(), namespace));
+        removeNamespaceDirectory(path.join(socketDirectory(), namespace));
       },
       { auto: true },
     ],
@@ -156,11 +166,18 @@ async function attachAll(testInfo: TestInfo, attachments: readonly Attachment[])
   for (const { name, body, contentType } of attachments) await testInfo.attach(name, { body, contentType });
 }
 
-/** Removes `dir` if it is an empty directory; anything else (missing, not empty, in use) stays as it is. */
-function removeIfEmpty(dir: string): void {
+/**
+ * Removes the test's namespace directory with what is in it: the socket files an app
+ * killed mid-test left behind, which would otherwise pile up in XDG_RUNTIME_DIR (a
+ * tmpfs), one directory per such test. Safe: the namespace is this test's alone (32
+ * random bits), and its instances are gone by now (launchInstance depends on this
+ * fixture, so it has ended first). A process the test started itself and left running
+ * loses its socket file — the test is over. Never throws: a leftover must not fail a test.
+ */
+function removeNamespaceDirectory(dir: string): void {
   try {
-    fs.rmdirSync(dir);
+    fs.rmSync(dir, { recursive: true, force: true });
   } catch {
-    // Not empty (a socket file someone still holds), already gone, or not ours: leave it.
+    // Not ours to remove (permissions): leave it.
   }
 }

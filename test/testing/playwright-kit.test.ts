@@ -118,6 +118,16 @@ describe('§13 test: datasocketNamespace', () => {
     }
   });
 
+  it('removes each test’s namespace directory after it, with the socket file a killed process left in it', () => {
+    const leftover = result('a killed listener leaves its socket file in the namespace');
+    expect(leftover.status, output).toBe('passed');
+    const socketPath = body(leftover, 'kit-leftover')!;
+    expect(socketPath.startsWith(path.join(dirs.run, 'datasocket'))).toBe(true);
+    expect(fs.existsSync(path.dirname(socketPath))).toBe(false);
+    // Nor any other test's: all of them used sockets in their namespaces.
+    expect(fs.readdirSync(path.join(dirs.run, 'datasocket'))).toEqual([]);
+  });
+
   it('puts the environment back after each test', () => {
     const files = fs.readdirSync(dirs.after);
     expect(files.length).toBeGreaterThan(0);
