@@ -129,8 +129,8 @@ function withFixtures(playwright: PlaywrightTest): DataSocketTest {
         } finally {
           restore();
         }
-        // After launchInstance's end (it depends on this fixture): every app has closed and written its
-        // trace — all but one killed after its close timed out, whose last batch died with it.
+        // After launchInstance's end (it depends on this fixture): every app has ended and written its
+        // trace — except an app SIGKILLed after its close timed out (or by kill()), whose last batch died with it.
         if (failed(testInfo)) await attachAll(testInfo, await traceAttachments(datasocketTraceDir));
         // A worker runs many tests: it keeps no file open per test, and no namespace directory behind.
         await closeTraceWriter(datasocketTraceDir);
