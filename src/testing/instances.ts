@@ -136,7 +136,7 @@ export class ManagedInstance<A extends LaunchedApp> {
     return this.#shutdown;
   }
 
-  /** Kills the app's whole process tree at once, as a crash would end it. */
+  /** Kills the app's process tree at once (what the header says can be found), as a crash would end it. */
   kill(): Promise<ShutdownReport> {
     this.#shutdown ??= this.#end(false);
     return this.#shutdown;

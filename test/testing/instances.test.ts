@@ -200,12 +200,18 @@ describe.runIf(process.platform !== 'win32')('§13 launchInstance: an app that e
     await set.closeAll();
   });
 
-  it('kills what the app left in its process group when the test closed the app itself, and reports it', async () => {
+  it.each([
+    // As Playwright's docs do at the end of a test: the root exits, its children stay (microsoft/playwright#20357).
+    ['the test closed it', (app: FakeApp) => app.close()],
+    ['it crashed', (app: FakeApp) => new Promise((resolve) => {
+      app.process().once('exit', resolve);
+      process.kill(app.report.pid, 'SIGKILL');
+    })],
+  ])('kills what the app left in its process group when %s, and reports it', async (_, end) => {
     const set = new InstanceSet(treeLauncher(), context());
     const instance = await set.launch();
     const { report } = instance.app;
-    // As Playwright's docs do at the end of a test: the root exits, its children stay (microsoft/playwright#20357).
-    await instance.app.close();
+    await end(instance.app);
     expect([running(report.plain), running(report.nested)]).toEqual([true, true]);
     const [shutdown] = await set.closeAll();
     expect(shutdown!.killed.map((p) => p.pid).sort()).toEqual([report.plain, report.nested].sort());
