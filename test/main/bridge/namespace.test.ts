@@ -4,22 +4,19 @@
  * page picks. The real host and page client over a message channel, real sockets.
  */
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DataSocket as NodeDataSocket, ErrorCode } from '../../../src/index.js';
 import { socketDirectory } from '../../../src/main/socket/endpoint.js';
 import type { SocketRequest } from '../../../src/main/bridge/policy.js';
 import { bridgedPage } from '../../helpers/bridge.js';
 import { useCleanup } from '../../helpers/cleanup.js';
+import { restoreDataSocketEnv } from '../../helpers/datasocket-env.js';
 import { useRuntimeDir } from '../../helpers/runtime-dir.js';
 import { uniqueName, until } from '../../helpers/sockets.js';
 
 useRuntimeDir();
 const { track } = useCleanup();
-const savedNamespace = process.env.DATASOCKET_NAMESPACE;
-afterEach(() => {
-  if (savedNamespace === undefined) delete process.env.DATASOCKET_NAMESPACE;
-  else process.env.DATASOCKET_NAMESPACE = savedNamespace;
-});
+restoreDataSocketEnv();
 
 describe("§13 a page's sockets live in main's namespace", () => {
   it('two pages served in two namespaces listen on one name side by side; Node clients in each namespace reach their own page', async () => {

@@ -4,34 +4,23 @@
  * consents with `traceValues` and DATASOCKET_TRACE_VALUES=1 asks for values. The real host
  * and page client over a message channel, real sockets.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DataSocket as NodeDataSocket } from '../../../src/index.js';
 import { readTrace, type TraceEntry } from '../../../src/main/trace/trace-merge.js';
 import { traceWriter } from '../../../src/main/trace/trace-writer.js';
 import { bridgedPage } from '../../helpers/bridge.js';
 import { useCleanup } from '../../helpers/cleanup.js';
+import { useTraceDir } from '../../helpers/datasocket-env.js';
 import { useRuntimeDir } from '../../helpers/runtime-dir.js';
-import { once, tempDir, uniqueName, until } from '../../helpers/sockets.js';
+import { once, uniqueName, until } from '../../helpers/sockets.js';
 
 useRuntimeDir();
 const { track } = useCleanup();
-let dir = '';
-const saved = { trace: process.env.DATASOCKET_TRACE, values: process.env.DATASOCKET_TRACE_VALUES };
-beforeEach(() => {
-  dir = tempDir('ptrace-');
-  process.env.DATASOCKET_TRACE = dir;
-  process.env.DATASOCKET_TRACE_VALUES = '1';
-});
-afterEach(() => {
-  for (const [key, value] of [['DATASOCKET_TRACE', saved.trace], ['DATASOCKET_TRACE_VALUES', saved.values]] as const) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-});
+const traceDir = useTraceDir('ptrace-', { values: true });
 
 async function pageEntries(): Promise<TraceEntry[]> {
-  await traceWriter(dir).flush();
-  return (await readTrace(dir)).entries.filter((e) => e.page === 'webContents 7 frame 1');
+  await traceWriter(traceDir()).flush();
+  return (await readTrace(traceDir())).entries.filter((e) => e.page === 'webContents 7 frame 1');
 }
 
 /** A Node listener echoing requests and sending `greeting` to each connection; what it received. */

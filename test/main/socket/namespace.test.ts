@@ -6,10 +6,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DataSocket, DataSocketError, ErrorCode } from '../../../src/index.js';
 import { namespaceOf, resolveTarget, socketDirectory } from '../../../src/main/socket/endpoint.js';
 import { useCleanup } from '../../helpers/cleanup.js';
+import { restoreDataSocketEnv } from '../../helpers/datasocket-env.js';
 import { listenIn } from '../../helpers/peer.js';
 import { useRuntimeDir } from '../../helpers/runtime-dir.js';
 import { once, record, uniqueName, until } from '../../helpers/sockets.js';
@@ -17,11 +18,7 @@ import { once, record, uniqueName, until } from '../../helpers/sockets.js';
 const runtimeDir = useRuntimeDir();
 const { track, spawn } = useCleanup();
 
-const savedNamespace = process.env.DATASOCKET_NAMESPACE;
-afterEach(() => {
-  if (savedNamespace === undefined) delete process.env.DATASOCKET_NAMESPACE;
-  else process.env.DATASOCKET_NAMESPACE = savedNamespace;
-});
+restoreDataSocketEnv();
 
 function invalid(run: () => unknown): DataSocketError {
   try {

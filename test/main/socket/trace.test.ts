@@ -6,36 +6,24 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DataSocket } from '../../../src/index.js';
 import { readTrace, type TraceEntry } from '../../../src/main/trace/trace-merge.js';
 import { traceWriter } from '../../../src/main/trace/trace-writer.js';
 import { useCleanup } from '../../helpers/cleanup.js';
+import { useTraceDir } from '../../helpers/datasocket-env.js';
 import { listenIn } from '../../helpers/peer.js';
 import { useRuntimeDir } from '../../helpers/runtime-dir.js';
-import { once, record, tempDir, uniqueName, until } from '../../helpers/sockets.js';
+import { once, record, uniqueName, until } from '../../helpers/sockets.js';
 
 useRuntimeDir();
 const { track, spawn } = useCleanup();
-let dir = '';
-const saved = { trace: process.env.DATASOCKET_TRACE, values: process.env.DATASOCKET_TRACE_VALUES };
-
-beforeEach(() => {
-  dir = tempDir('trace-');
-  process.env.DATASOCKET_TRACE = dir;
-  delete process.env.DATASOCKET_TRACE_VALUES;
-});
-afterEach(() => {
-  for (const [key, value] of [['DATASOCKET_TRACE', saved.trace], ['DATASOCKET_TRACE_VALUES', saved.values]] as const) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-});
+const traceDir = useTraceDir('trace-', { values: false });
 
 /** This process's records so far, once its writer has written them. */
 async function ours(): Promise<TraceEntry[]> {
-  await traceWriter(dir).flush();
-  return (await readTrace(dir)).entries.filter((entry) => entry.pid === process.pid);
+  await traceWriter(traceDir()).flush();
+  return (await readTrace(traceDir())).entries.filter((entry) => entry.pid === process.pid);
 }
 
 function sum(entries: TraceEntry[], socket: number, event: string): number {
@@ -172,12 +160,12 @@ describe('§13 DATASOCKET_TRACE: what a Node socket writes', () => {
     const { client, received } = await pair(uniqueName('off'));
     client.send('x');
     await until(() => received.length === 1);
-    expect(fs.readdirSync(dir)).toEqual([]);
+    expect(fs.readdirSync(traceDir())).toEqual([]);
   });
 
   it('real processes tracing into one directory merge into one timeline holding both sides of a conversation', async () => {
     const name = uniqueName('trp');
-    const env = { DATASOCKET_TRACE: dir };
+    const env = { DATASOCKET_TRACE: traceDir() };
     const listener = spawn(env);
     await listenIn(listener, { name });
     const client = spawn(env);
@@ -187,16 +175,16 @@ describe('§13 DATASOCKET_TRACE: what a Node socket writes', () => {
     await listener.waitFor((e) => e.ev === 'data' && (e as { value: { seq?: number } }).value?.seq === 199);
     await client.stop();
     await listener.stop();
-    const { entries, files, malformed } = await readTrace(dir);
+    const { entries, files, malformed } = await readTrace(traceDir());
     expect(files).toBe(2);
     expect(malformed).toBe(0);
     const pids = new Set(entries.map((e) => e.pid));
     expect(pids).toEqual(new Set([client.pid, listener.pid]));
     expect(entries.filter((e) => e.pid === client.pid && e.event === 'sent').reduce((t, e) => t + e.count!, 0)).toBe(200);
     expect(entries.filter((e) => e.pid === listener.pid && e.event === 'data').reduce((t, e) => t + e.count!, 0)).toBe(200);
-    expect(fs.readdirSync(dir).sort()).toEqual([`${client.pid}.jsonl`, `${listener.pid}.jsonl`].sort());
+    expect(fs.readdirSync(traceDir()).sort()).toEqual([`${client.pid}.jsonl`, `${listener.pid}.jsonl`].sort());
     for (let i = 1; i < entries.length; i++) expect(entries[i]!.time).toBeGreaterThanOrEqual(entries[i - 1]!.time);
-    expect(path.isAbsolute(dir)).toBe(true);
+    expect(path.isAbsolute(traceDir())).toBe(true);
   });
 });
 

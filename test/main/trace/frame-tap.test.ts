@@ -4,10 +4,7 @@
  * the stream is cut into chunks, no body kept — and with it, it decodes the values a
  * record lists.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ValueEncoder } from '../../../src/shared/codec.js';
 import { FrameWriter } from '../../../src/shared/frames.js';
 import { FrameKind } from '../../../src/shared/protocol.js';
@@ -15,21 +12,11 @@ import { FrameTap, loadDecoder } from '../../../src/main/trace/frame-tap.js';
 import { SocketTrace } from '../../../src/main/trace/socket-trace.js';
 import { readTrace } from '../../../src/main/trace/trace-merge.js';
 import { closeTraceWriter } from '../../../src/main/trace/trace-writer.js';
+import { concat } from '../../helpers/bytes.js';
+import { useTraceDir } from '../../helpers/datasocket-env.js';
 
-let dir = '';
-const saved = { trace: process.env.DATASOCKET_TRACE, values: process.env.DATASOCKET_TRACE_VALUES };
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tap-'));
-  process.env.DATASOCKET_TRACE = dir;
-});
-afterEach(async () => {
-  await closeTraceWriter(dir);
-  for (const [key, value] of [['DATASOCKET_TRACE', saved.trace], ['DATASOCKET_TRACE_VALUES', saved.values]] as const) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const traceDir = useTraceDir('tap-', { values: false });
+afterEach(() => closeTraceWriter(traceDir()));
 
 /** A stream of 40 values (one of 200 KiB), 5 requests and 3 replies, as one byte array. */
 function stream(): Uint8Array {
@@ -40,19 +27,12 @@ function stream(): Uint8Array {
   for (let id = 1; id <= 5; id++) encoder.encode(`request ${id}`, writer, limits, FrameKind.REQUEST, id);
   for (let id = 1; id <= 3; id++) encoder.encode(`reply ${id}`, writer, limits, FrameKind.REPLY, id);
   writer.appendControl(FrameKind.PING);
-  const { chunks } = writer.take();
-  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.length;
-  }
-  return bytes;
+  return concat(writer.take().chunks);
 }
 
 async function dataRecords() {
-  await closeTraceWriter(dir);
-  return (await readTrace(dir)).entries.filter((e) => e.event === 'data');
+  await closeTraceWriter(traceDir());
+  return (await readTrace(traceDir())).entries.filter((e) => e.event === 'data');
 }
 
 describe('§13 FrameTap', () => {
@@ -88,7 +68,7 @@ describe('§13 FrameTap', () => {
     const [record] = await dataRecords();
     expect(record!.count).toBe(40);
     expect((record!.values as unknown[])[0]).toEqual({ i: 0, text: '' });
-    const requests = (await readTrace(dir)).entries.filter((e) => e.event === 'request');
+    const requests = (await readTrace(traceDir())).entries.filter((e) => e.event === 'request');
     expect(requests.map((e) => [e.id, e.value])).toEqual([1, 2, 3, 4, 5].map((id) => [id, `request ${id}`]));
   });
 });
