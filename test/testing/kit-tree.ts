@@ -154,14 +154,20 @@ export function startStranger(): Promise<Stranger> {
 const NS_LAST_PID = '/proc/sys/kernel/ns_last_pid';
 
 /**
- * Starts a Stranger at exactly `pid` — a pid reused, as the OS does in a long run — or
- * resolves undefined where that cannot be arranged (not Linux, or not allowed to set the
- * next pid). `pid` must be free. Other processes start meanwhile and may take it first,
- * so it tries a number of times.
+ * Starts a Stranger at exactly `pid` — a pid reused, as the OS does in a long run.
+ * Resolves undefined where that cannot be arranged (not Linux, or not allowed to set the
+ * next pid), and 'taken' when other processes (other test files', or their threads)
+ * held the pid throughout `timeoutMs`: they start meanwhile and may take it first.
  */
-export async function startStrangerAt(pid: number): Promise<Stranger | undefined> {
+export async function startStrangerAt(pid: number, timeoutMs = 3_000): Promise<Stranger | 'taken' | undefined> {
   if (process.platform !== 'linux') return undefined;
-  for (let attempt = 0; attempt < 100; attempt++) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    // /proc/<pid> is there for a thread's id too, though readdir does not list it.
+    if (fs.existsSync(`/proc/${pid}`)) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      continue;
+    }
     try {
       fs.writeFileSync(NS_LAST_PID, String(pid - 1));
     } catch {
@@ -172,7 +178,7 @@ export async function startStrangerAt(pid: number): Promise<Stranger | undefined
     track(child.pid!);
     child.kill('SIGKILL');
   }
-  throw new Error(`could not start a process at pid ${pid} in 100 tries`);
+  return 'taken';
 }
 
 async function strangerOf(child: ChildProcess): Promise<Stranger> {
