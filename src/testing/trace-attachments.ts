@@ -41,10 +41,7 @@ export async function traceAttachments(dir: string, maxBytes: number = MAX_TRACE
     await closeTraceWriter(dir);
     const { entries, malformed, leftOut } = await readTraceEnd(dir, maxBytes);
     if (entries.length === 0 && leftOut === 0) return [];
-    const jsonl = lastLines(
-      entries.map((entry) => JSON.stringify(entry)),
-      maxBytes,
-    );
+    const jsonl = lastLines(entries.map((entry) => JSON.stringify(entry)), maxBytes);
     const timeline = timelineWithin(entries.slice(jsonl.leftOut), maxBytes);
     const jsonlLeftOut = leftOut + jsonl.leftOut;
     const timelineLeftOut = jsonlLeftOut + timeline.leftOut;
@@ -124,7 +121,8 @@ interface TraceEnd {
 async function readTraceEnd(dir: string, maxBytes: number): Promise<TraceEnd> {
   // readTrace when small: the same errors for a missing directory, and the reader the CLI uses.
   const names = (await fs.readdir(dir)).filter((name) => name.endsWith('.jsonl'));
-  const sizes = await Promise.all(names.map(async (name) => (await fs.stat(path.join(dir, name))).size));
+  // A file gone since the listing counts as empty (its ENOENT would read as "nothing was traced here").
+  const sizes = await Promise.all(names.map(async (name) => (await fs.stat(path.join(dir, name)).catch(() => ({ size: 0 }))).size));
   if (sizes.reduce((sum, size) => sum + size, 0) <= maxBytes) {
     const { entries, malformed } = await readTrace(dir);
     return { entries, malformed, leftOut: 0 };
