@@ -19,13 +19,14 @@ export const NAMESPACE_ENV = 'DATASOCKET_NAMESPACE';
 export const TRACE_ENV = 'DATASOCKET_TRACE';
 
 /**
- * A fresh namespace for one test, e.g. `pw3-9f2c01ab`: a valid bare name, and short,
+ * A fresh namespace for one test, e.g. `pw3_9f2c01ab`: a valid bare name, and short,
  * because the socket path it becomes part of is limited to 103–107 bytes. 32 random
- * bits tell tests apart, also those of two test runs at once.
+ * bits tell tests apart, also those of two test runs at once. No `-`: a Windows pipe
+ * joins namespace and name with one (`datasocket-<namespace>-<name>`).
  */
 export function newNamespace(workerIndex: number): string {
   if (!Number.isSafeInteger(workerIndex) || workerIndex < 0) throw invalidArgument(`workerIndex must be an integer >= 0, not ${describe(workerIndex)}`);
-  return `pw${workerIndex}-${randomBytes(4).toString('hex')}`;
+  return `pw${workerIndex}_${randomBytes(4).toString('hex')}`;
 }
 
 /**

@@ -61,7 +61,7 @@ export interface DataSocketInstance {
 /** The fixtures `test` adds to Playwright's. */
 export interface DataSocketFixtures {
   /**
-   * This test's namespace, e.g. `pw3-9f2c01ab` (automatic: every test has one). While the
+   * This test's namespace, e.g. `pw3_9f2c01ab` (automatic: every test has one). While the
    * test runs, DATASOCKET_NAMESPACE and DATASOCKET_TRACE are set in the worker process,
    * so the test's own sockets and probes, and processes it starts, resolve bare names in
    * it and trace to `datasocketTraceDir`; both are put back after the test. Hooks and

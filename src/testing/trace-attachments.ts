@@ -12,7 +12,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { formatTimeline, readTrace, type TraceEntry } from '../main/trace/trace-merge.js';
+import { formatTimeline, orderTraceFiles, parseTraceLines, readTrace, type TraceEntry } from '../main/trace/trace-merge.js';
 import { closeTraceWriter } from '../main/trace/trace-writer.js';
 
 /** One attachment, in the shape `testInfo.attach(name, { body, contentType })` takes. */
@@ -127,8 +127,7 @@ async function readTraceEnd(dir: string, maxBytes: number): Promise<TraceEnd> {
     const { entries, malformed } = await readTrace(dir);
     return { entries, malformed, leftOut: 0 };
   }
-  // As readTrace orders them: numeric names (pids) in numeric order, so equal times come out the same way every time.
-  names.sort((a, b) => parseInt(a, 10) - parseInt(b, 10) || (a < b ? -1 : a > b ? 1 : 0));
+  orderTraceFiles(names);
   const entries: TraceEntry[] = [];
   let malformed = 0;
   let leftOut = 0;
@@ -137,19 +136,12 @@ async function readTraceEnd(dir: string, maxBytes: number): Promise<TraceEnd> {
   for (const name of names) {
     const end = await readFileEnd(path.join(dir, name), maxBytes);
     leftOut += end.linesBefore;
-    const filePid = /^\d+(-\d+)?\.jsonl$/.test(name) ? parseInt(name, 10) : undefined;
-    // As readTrace: an exact repeat in one file is the writer's last batch written again at exit.
-    const seen = new Set<string>();
+    const parsed = parseTraceLines(end.lines, name);
+    malformed += parsed.malformed;
     let earliest = Infinity;
-    for (const line of end.lines) {
-      if (line.trim() === '' || seen.has(line)) continue;
-      seen.add(line);
-      const entry = parseEntry(line, filePid);
-      if (entry === undefined) malformed++;
-      else {
-        entries.push(entry);
-        earliest = Math.min(earliest, entry.time);
-      }
+    for (const entry of parsed.entries) {
+      entries.push(entry);
+      earliest = Math.min(earliest, entry.time);
     }
     if (end.linesBefore > 0 && earliest !== Infinity) wholeFrom = Math.max(wholeFrom, earliest);
   }
@@ -196,22 +188,4 @@ async function countNewlines(handle: fs.FileHandle, end: number): Promise<number
     position += bytesRead;
   }
   return count;
-}
-
-/** A line as readTrace takes it: a JSON object with a finite numeric time; the pid from the file name if it has none. */
-function parseEntry(line: string, filePid: number | undefined): TraceEntry | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-  const record = parsed as Record<string, unknown>;
-  if (typeof record.time !== 'number' || !Number.isFinite(record.time)) return undefined;
-  if (typeof record.pid !== 'number') {
-    if (filePid === undefined) return undefined;
-    record.pid = filePid;
-  }
-  return record as TraceEntry;
 }

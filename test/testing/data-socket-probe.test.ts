@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { DataSocket, DataSocketError, ErrorCode } from '../../src/index.js';
 import { DataSocketProbe, type ProbeWaitError } from '../../src/testing/data-socket-probe.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { rejection } from '../helpers/rejection.js';
+import { expectThrows, rejection } from '../helpers/rejection.js';
 import { useRuntimeDir } from '../helpers/runtime-dir.js';
 import { listening, once, record, uniqueName, until } from '../helpers/sockets.js';
 
@@ -40,17 +40,6 @@ async function probeAndClient(options?: Parameters<typeof DataSocketProbe.listen
   await once(client, 'connect');
   await probe.connection();
   return { probe, client };
-}
-
-function expectThrows(fn: () => unknown, code: string): DataSocketError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DataSocketError);
-    expect((error as DataSocketError).code).toBe(code);
-    return error as DataSocketError;
-  }
-  throw new Error(`expected a throw with ${code}`);
 }
 
 describe('§13 DataSocketProbe: next() and waitFor()', () => {

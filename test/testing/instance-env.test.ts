@@ -12,7 +12,7 @@ import { instanceArgs, instanceEnv, instanceLabel, newNamespace, setEnv, userDat
 describe('§13 testing kit: namespaces', () => {
   it('makes a short, valid bare name that names the worker', () => {
     const namespace = newNamespace(12);
-    expect(namespace).toMatch(/^pw12-[0-9a-f]{8}$/);
+    expect(namespace).toMatch(/^pw12_[0-9a-f]{8}$/);
     expect(checkNamespace(namespace, 'test')).toBe(namespace);
   });
 

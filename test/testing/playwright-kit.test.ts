@@ -100,8 +100,8 @@ describe('§13 test: datasocketNamespace', () => {
       return JSON.parse(body(result(title), 'kit-result')!);
     });
     const [a, b] = seen;
-    expect(a.namespace).toMatch(/^pw\d+-[0-9a-f]{8}$/);
-    expect(b.namespace).toMatch(/^pw\d+-[0-9a-f]{8}$/);
+    expect(a.namespace).toMatch(/^pw\d+_[0-9a-f]{8}$/);
+    expect(b.namespace).toMatch(/^pw\d+_[0-9a-f]{8}$/);
     expect(a.namespace).not.toBe(b.namespace);
     expect(a.workerIndex).not.toBe(b.workerIndex);
     for (const s of seen) {

@@ -45,28 +45,44 @@ export async function readTrace(dir: string): Promise<TraceRead> {
     const what = failure.code === 'ENOENT' ? 'no such directory' : failure.message;
     throw new DataSocketError(failure.code, `cannot read the trace directory ${dir}: ${what}`, { syscall: failure.syscall, cause: error });
   }
-  // Numeric names (pids) in numeric order, so equal times list processes the same way every time.
-  names.sort((a, b) => parseInt(a, 10) - parseInt(b, 10) || (a < b ? -1 : a > b ? 1 : 0));
-
+  orderTraceFiles(names);
   const entries: TraceEntry[] = [];
   let malformed = 0;
   for (const name of names) {
-    const text = await fs.readFile(path.join(dir, name), 'utf8');
-    const filePid = /^\d+(-\d+)?\.jsonl$/.test(name) ? parseInt(name, 10) : undefined;
-    // A line twice in one file is the writer's last batch written again at exit (trace-writer.ts
-    // says when): every record has its µs time and socket, so an exact repeat is never a new event.
-    const seen = new Set<string>();
-    for (const line of text.split('\n')) {
-      if (line.trim() === '' || seen.has(line)) continue;
-      seen.add(line);
-      const entry = parseEntry(line, filePid);
-      if (entry === undefined) malformed++;
-      else entries.push(entry);
-    }
+    const parsed = parseTraceLines((await fs.readFile(path.join(dir, name), 'utf8')).split('\n'), name);
+    for (const entry of parsed.entries) entries.push(entry);
+    malformed += parsed.malformed;
   }
   // Array.prototype.sort is stable: equal times keep file-then-line order.
   entries.sort((a, b) => a.time - b.time);
   return { entries, malformed, files: names.length };
+}
+
+/** Sorts trace file names as readTrace reads them: numeric names (pids) in numeric order, so equal times list processes the same way every time. */
+export function orderTraceFiles(names: string[]): string[] {
+  return names.sort((a, b) => parseInt(a, 10) - parseInt(b, 10) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * The records in `lines` of the trace file `fileName` (`<pid>.jsonl`, `<pid>-<thread>.jsonl`:
+ * a record without a pid takes the file's), and how many lines were not records. A line
+ * repeated in one file is the writer's last batch written again at exit (trace-writer.ts
+ * says when): every record has its µs time and socket, so an exact repeat is never a new
+ * event, and it is dropped.
+ */
+export function parseTraceLines(lines: Iterable<string>, fileName: string): { entries: TraceEntry[]; malformed: number } {
+  const filePid = /^\d+(-\d+)?\.jsonl$/.test(fileName) ? parseInt(fileName, 10) : undefined;
+  const seen = new Set<string>();
+  const entries: TraceEntry[] = [];
+  let malformed = 0;
+  for (const line of lines) {
+    if (line.trim() === '' || seen.has(line)) continue;
+    seen.add(line);
+    const entry = parseEntry(line, filePid);
+    if (entry === undefined) malformed++;
+    else entries.push(entry);
+  }
+  return { entries, malformed };
 }
 
 function parseEntry(line: string, filePid: number | undefined): TraceEntry | undefined {

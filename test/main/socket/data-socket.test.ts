@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DataSocket, DataSocketError, ErrorCode } from '../../../src/index.js';
 import { useCleanup } from '../../helpers/cleanup.js';
 import { listening, once, record, sleep, uniqueName, until } from '../../helpers/sockets.js';
+import { expectThrows } from '../../helpers/rejection.js';
 
 const { track } = useCleanup();
 
@@ -14,17 +15,6 @@ function accepting(name = uniqueName('api'), onConnection: (c: DataSocket) => vo
       return true;
     }, name),
   );
-}
-
-function expectThrows(fn: () => unknown, code: string): DataSocketError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DataSocketError);
-    expect((error as DataSocketError).code).toBe(code);
-    return error as DataSocketError;
-  }
-  throw new Error(`expected a throw with ${code}`);
 }
 
 describe('§2 connect and listen', () => {

@@ -7,10 +7,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DataSocket, DataSocketError, ErrorCode } from '../../../src/index.js';
+import { DataSocket, ErrorCode } from '../../../src/index.js';
 import { namespaceOf, resolveTarget, socketDirectory } from '../../../src/main/socket/endpoint.js';
 import { useCleanup } from '../../helpers/cleanup.js';
 import { restoreDataSocketEnv } from '../../helpers/datasocket-env.js';
+import { expectThrows } from '../../helpers/rejection.js';
 import { listenIn } from '../../helpers/peer.js';
 import { useRuntimeDir } from '../../helpers/runtime-dir.js';
 import { once, record, uniqueName, until } from '../../helpers/sockets.js';
@@ -19,17 +20,6 @@ const runtimeDir = useRuntimeDir();
 const { track, spawn } = useCleanup();
 
 restoreDataSocketEnv();
-
-function invalid(run: () => unknown): DataSocketError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DataSocketError);
-    expect((error as DataSocketError).code).toBe(ErrorCode.INVALID_ARGUMENT);
-    return error as DataSocketError;
-  }
-  throw new Error('expected ERR_DATASOCKET_INVALID_ARGUMENT');
-}
 
 describe('§13 where a bare name resolves in a namespace', () => {
   it('inside <per-user dir>/<namespace>/<name>.sock; the option wins over DATASOCKET_NAMESPACE, which applies without it', () => {
@@ -62,20 +52,20 @@ describe('§13 where a bare name resolves in a namespace', () => {
 
   it('a namespace is validated like a bare name, from the option (at the call) and from the environment (naming it)', () => {
     for (const bad of ['', '.', '..', 'a/b', 'a\\b', 'x'.repeat(101), 'sp ace', 'ü']) {
-      const error = invalid(() => DataSocket.connect('app', { namespace: bad }));
+      const error = expectThrows(() => DataSocket.connect('app', { namespace: bad }), ErrorCode.INVALID_ARGUMENT);
       expect(error.message).toContain("'namespace'");
     }
-    invalid(() => DataSocket.listen(() => true, 'app', { namespace: 7 as unknown as string }));
+    expectThrows(() => DataSocket.listen(() => true, 'app', { namespace: 7 as unknown as string }), ErrorCode.INVALID_ARGUMENT);
     process.env.DATASOCKET_NAMESPACE = '../escape';
-    const fromEnv = invalid(() => DataSocket.connect('app'));
+    const fromEnv = expectThrows(() => DataSocket.connect('app'), ErrorCode.INVALID_ARGUMENT);
     expect(fromEnv.message).toContain('DATASOCKET_NAMESPACE');
-    invalid(() => DataSocket.connectOrListen(() => true, 'app'));
+    expectThrows(() => DataSocket.connectOrListen(() => true, 'app'), ErrorCode.INVALID_ARGUMENT);
     expect(() => namespaceOf('ok-name.1_x', {})).not.toThrow();
     expect(namespaceOf(undefined, { DATASOCKET_NAMESPACE: 'abc' })).toBe('abc');
   });
 
   it("a socket path that grows too long in a namespace is refused at the call, naming the namespace as what to shorten", () => {
-    const error = invalid(() => DataSocket.listen(() => true, 'n'.repeat(60), { namespace: 'm'.repeat(60) }));
+    const error = expectThrows(() => DataSocket.listen(() => true, 'n'.repeat(60), { namespace: 'm'.repeat(60) }), ErrorCode.INVALID_ARGUMENT);
     expect(error.message).toContain('namespace');
   });
 });

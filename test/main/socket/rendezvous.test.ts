@@ -16,6 +16,7 @@ import { useCleanup } from '../../helpers/cleanup.js';
 import { listenIn } from '../../helpers/peer.js';
 import { useRuntimeDir } from '../../helpers/runtime-dir.js';
 import { once, sleep, tempDir, uniqueName, until } from '../../helpers/sockets.js';
+import { expectThrows } from '../../helpers/rejection.js';
 
 const { track, spawn } = useCleanup();
 
@@ -75,17 +76,6 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-function expectThrows(fn: () => unknown, code: string): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
-  expect(thrown, 'a synchronous throw').toBeInstanceOf(DataSocketError);
-  expect((thrown as DataSocketError).code).toBe(code);
 }
 
 /** A leader at `name` with one follower linked to it; each side's link is open. */
