@@ -3,7 +3,8 @@
  * process (`node --import tsx main-process.ts [--policy <name>] [--preload <kind>]
  * [--internals] [--report-ipc] [--label <name>] [--loader-file <file>]`, with its own XDG_RUNTIME_DIR).
  * `--loader-file`: the loader bundles.ts builds for the preload, built once by the test worker
- * (the same for every instance of a kind) instead of at each start. What the pages get is decided here,
+ * (the same for every instance of a kind) instead of at each start. The suite runs this file
+ * bundled by esbuild, once per worker (../helpers/app-instance.ts). What the pages get is decided here,
  * at start, as an Electron app decides it in main: which preload runs, and whether
  * the stand-in's test-only internals are on. Nothing in a page's URL changes it.
  *
