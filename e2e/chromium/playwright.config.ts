@@ -2,7 +2,7 @@
  * The Chromium end-to-end suite (SPEC §6): real pages in Debian's Chromium, the real
  * preload and page code, a strict stand-in for Electron's IPC and contextBridge, and
  * real host code in separate harness processes. Run `npm run build` first: the pages
- * load dist/preload.js.
+ * load dist/preload.js. The specs take `test` from the testing kit (src/testing).
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +12,9 @@ import { defineConfig } from '@playwright/test';
 export default defineConfig({
   testDir: path.dirname(fileURLToPath(import.meta.url)),
   testMatch: '*.spec.ts',
-  // Real processes and sockets on two cores: two workers, tests within a file in order (they share harnesses per describe).
+  // Real processes and sockets on two cores: two workers. Each test has its own instances and namespace (the testing
+  // kit's; README.md), so more workers do not collide; tests within a file still run in order, the stand-in's lab page
+  // being shared per describe.
   workers: 2,
   fullyParallel: false,
   forbidOnly: !!process.env.CI,
