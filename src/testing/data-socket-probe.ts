@@ -36,6 +36,14 @@ const MAX_TIMEOUT_MS = 0x7fff_ffff;
 const PROBE_KEYS = ['accept', 'respond', 'timeoutMs'] as const;
 const CONSTRUCT = Symbol('DataSocketProbe.construct');
 
+/** Every probe made in this process and not closed yet: the kit's `test` closes a test's own after it. */
+const unclosed = new Set<DataSocketProbe<unknown>>();
+
+/** @internal The probes made and not closed yet, for the kit's fixtures. */
+export function unclosedProbes(): ReadonlySet<DataSocketProbe<unknown>> {
+  return unclosed;
+}
+
 /**
  * A DataSocket peer for tests. Make one with {@link DataSocketProbe.listen} or
  * {@link DataSocketProbe.connect}; both return at once (wrong arguments throw
@@ -78,6 +86,7 @@ export class DataSocketProbe<T = unknown> {
     });
     // ready() is optional: a failure nobody awaits is still kept in `errors`, never unhandled.
     this.#ready.catch(() => {});
+    unclosed.add(this);
     if (listening) this.#track(this.#socket);
     else this.#watch(this.#socket);
   }
@@ -223,6 +232,7 @@ export class DataSocketProbe<T = unknown> {
   /** Closes the listener or socket and every connection; resolves once each has closed. Waits still pending reject with CLOSED. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= new Promise<void>((resolve) => {
+      unclosed.delete(this);
       this.#end('probe.close() was called', undefined);
       const sockets = [...this.#live];
       let left = sockets.length;

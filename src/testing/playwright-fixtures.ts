@@ -20,6 +20,7 @@ import type {
 } from '@playwright/test';
 import { socketDirectory } from '../main/socket/endpoint.js';
 import { closeTraceWriter } from '../main/trace/trace-writer.js';
+import { unclosedProbes, type DataSocketProbe } from './data-socket-probe.js';
 import { newNamespace, NAMESPACE_ENV, setEnv, TRACE_ENV } from './instance-env.js';
 import { InstanceSet, survivorError, type ShutdownReport } from './instances.js';
 import { loadOptionalPeer, unavailable } from './optional-peer.js';
@@ -92,6 +93,9 @@ export interface DataSocketFixtures {
 /** The type of `test`: Playwright's test with the DataSocket fixtures. */
 export type DataSocketTest = TestType<PlaywrightTestArgs & PlaywrightTestOptions & DataSocketFixtures, PlaywrightWorkerArgs & PlaywrightWorkerOptions>;
 
+/** How long the kit waits for a test's unclosed probes to close after it. */
+const PROBE_CLOSE_MS = 5_000;
+
 /** How long the end of `launchInstance` may take after the test, on its own clock (closing several apps). */
 const INSTANCES_TEARDOWN_MS = 60_000;
 
@@ -124,11 +128,14 @@ function withFixtures(playwright: PlaywrightTest): DataSocketTest {
       async ({ datasocketTraceDir }, use, testInfo) => {
         const namespace = newNamespace(testInfo.workerIndex);
         const restore = setEnv({ [NAMESPACE_ENV]: namespace, [TRACE_ENV]: datasocketTraceDir });
+        const earlier = new Set(unclosedProbes());
         try {
           await use(namespace);
         } finally {
           restore();
         }
+        // The probes this test made and left open: closed now, so none outlives its test in the worker.
+        await closeProbes([...unclosedProbes()].filter((probe) => !earlier.has(probe)));
         // After launchInstance's end (it depends on this fixture): every app has ended and written its
         // trace — except an app SIGKILLed after its close timed out (or by kill()), whose last batch died with it.
         if (failed(testInfo)) await attachAll(testInfo, await traceAttachments(datasocketTraceDir));
@@ -156,6 +163,15 @@ function withFixtures(playwright: PlaywrightTest): DataSocketTest {
       { timeout: INSTANCES_TEARDOWN_MS },
     ],
   });
+}
+
+/** Closes `probes`, waiting PROBE_CLOSE_MS at most: a peer that never ends its side must not hold the worker. */
+async function closeProbes(probes: readonly DataSocketProbe<unknown>[]): Promise<void> {
+  if (probes.length === 0) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, PROBE_CLOSE_MS)));
+  await Promise.race([Promise.all(probes.map((probe) => probe.close())), bound]);
+  clearTimeout(timer);
 }
 
 function failed(testInfo: TestInfo): boolean {

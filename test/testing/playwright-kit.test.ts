@@ -128,6 +128,11 @@ describe('§13 test: datasocketNamespace', () => {
     expect(fs.readdirSync(path.join(dirs.run, 'datasocket'))).toEqual([]);
   });
 
+  it('closes the probes a test left open, after it', () => {
+    expect(result('leaves a listening probe open').status, output).toBe('passed');
+    expect(result('listens where its predecessor left a probe listening').status, output).toBe('passed');
+  });
+
   it('puts the environment back after each test', () => {
     const files = fs.readdirSync(dirs.after);
     expect(files.length).toBeGreaterThan(0);
