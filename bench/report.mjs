@@ -115,14 +115,9 @@ export function printTable(results, { figures, transports, libs }) {
       rows.push(row);
     }
   }
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]))
-      .join('  ')
-      .trimEnd();
+  const { line, rule } = layColumns(header, rows);
   console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  console.log(rule);
   rows.forEach((row, i) => {
     if (i > 0 && row[1] !== rows[i - 1][1]) console.log('');
     console.log(line(row));
@@ -247,4 +242,15 @@ export function targets(results, { figures, transports, libs }) {
     }
   }
   return checks;
+}
+
+/** Lays out rows under `header` in columns as wide as their widest cell: `line(cells)` for a row, `rule` to go under the header. */
+export function layColumns(header, rows) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  return { line, rule: widths.map((w) => '-'.repeat(w)).join('  ') };
 }

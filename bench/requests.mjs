@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { measure, roundTripCpu } from './measure.mjs';
-import { formatValue } from './report.mjs';
+import { formatValue, layColumns } from './report.mjs';
 
 /** The issue's bounds: request p50 over echo p50, and the share of the small-value rate a schema may cost. */
 export const REQUEST_RTT_TARGET = 1.1;
@@ -181,18 +181,13 @@ export function describeRequests(report) {
       `${rate(cell.traced)}${traceCost === undefined ? '' : ` (${(1 - traceCost).toFixed(2)}×)`}`,
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]))
-      .join('  ')
-      .trimEnd();
+  const { line, rule } = layColumns(header, rows);
   const failures = Object.entries(report.results).flatMap(([transport, cell]) =>
     Object.entries(cell).flatMap(([key, entry]) => entry.runs.filter((r) => r.error).map((r) => `  ${key} ${transport}: ${r.error}`)),
   );
   return [
     line(header),
-    widths.map((w) => '-'.repeat(w)).join('  '),
+    rule,
     ...rows.map(line),
     `DataSocket only, medians of the runs; requests and send/echo in turn on one connection, ${report.pinnedToCpu === null ? 'placed by the OS' : `pinned to CPU ${report.pinnedToCpu}`}; (×) = request over echo p50, and with schema (traced) over without: the median of each run's own ratio.`,
     ...(failures.length > 0 ? ['Failures:', ...failures] : []),
