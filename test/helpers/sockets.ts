@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DataSocket } from '../../src/index.js';
+import { DataSocket, type ListenOptions } from '../../src/index.js';
 import type { DataSocketError } from '../../src/shared/errors.js';
 import type { DataSocketCore } from '../../src/shared/socket-core.js';
 
@@ -89,6 +89,31 @@ export async function listenRecording(track: <T extends { close(): void }>(socke
   );
   await listening(listener);
   return { listener, connections, recorded, at: { name: listener.address.name, port: listener.address.port }, path: listener.address.path };
+}
+
+/**
+ * A listener in this process, bound and ready, that accepts every connection into
+ * `accepted` (in order); `track` (from useCleanup) closes them all after the test.
+ */
+export async function acceptingListener(
+  track: <T extends { close(): void }>(socket: T) => T,
+  endpoint: { name: string; port?: number },
+  options?: ListenOptions,
+): Promise<{ listener: DataSocket; accepted: DataSocket[] }> {
+  const accepted: DataSocket[] = [];
+  const listener = track(
+    DataSocket.listen(
+      (connection) => {
+        accepted.push(track(connection));
+        return true;
+      },
+      endpoint.name,
+      endpoint.port,
+      options,
+    ),
+  );
+  await listening(listener);
+  return { listener, accepted };
 }
 
 /** A listener that accepts everything, bound and ready. */

@@ -12,7 +12,7 @@ import { foreignListener } from '../../helpers/foreign-listener.js';
 import { expectTimedOutSilence, freezeUntilClosed } from '../../helpers/frozen-peer.js';
 import { listenIn } from '../../helpers/peer.js';
 import { recordingRelay } from '../../helpers/relay.js';
-import { listening, once, record, sleep, uniqueName, until } from '../../helpers/sockets.js';
+import { acceptingListener, listening, once, record, sleep, uniqueName, until } from '../../helpers/sockets.js';
 
 const { track, spawn } = useCleanup();
 
@@ -28,19 +28,7 @@ function targetOf(listener: DataSocket): { path: string } | { port: number } {
 
 /** A listener in this process that accepts everything, and a relay in front of it. */
 async function relayedListener(endpoint: { name: string; port?: number }, options: { keepAliveMs?: number } = {}) {
-  const accepted: DataSocket[] = [];
-  const listener = track(
-    DataSocket.listen(
-      (connection) => {
-        accepted.push(track(connection));
-        return true;
-      },
-      endpoint.name,
-      endpoint.port,
-      options,
-    ),
-  );
-  await listening(listener);
+  const { listener, accepted } = await acceptingListener(track, endpoint, options);
   const relay = track(await recordingRelay(targetOf(listener)));
   return { listener, accepted, relay };
 }

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { DataSocket, DataSocketError, ErrorCode } from '../../../src/index.js';
 import { useCleanup } from '../../helpers/cleanup.js';
 import { computeReply, isReplyTo, listenIn, requestValue } from '../../helpers/peer.js';
-import { listening, once, record, sleep, uniqueName, until } from '../../helpers/sockets.js';
+import { acceptingListener, once, record, sleep, uniqueName, until } from '../../helpers/sockets.js';
 
 const { track, spawn } = useCleanup();
 
@@ -80,18 +80,7 @@ for (const transport of TRANSPORTS) {
 
     it("a connecting peer SIGKILLed with 1,000 requests pending on this process's accepted connection: every one rejects with ERR_DATASOCKET_CLOSED, the ECONNRESET as cause, none hangs", async () => {
       const endpoint = transport.endpoint();
-      const connections: DataSocket[] = [];
-      const listener = track(
-        DataSocket.listen(
-          (connection) => {
-            connections.push(track(connection));
-            return true;
-          },
-          endpoint.name,
-          endpoint.port,
-        ),
-      );
-      await listening(listener);
+      const { listener, accepted: connections } = await acceptingListener(track, endpoint);
       const peer = spawn();
       await peer.run({ op: 'connect', id: 'c', name: listener.address.name, port: listener.address.port, answer: 'never' });
       await peer.next('connect', 'c');

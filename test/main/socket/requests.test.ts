@@ -12,7 +12,7 @@ import { FrameKind } from '../../../src/shared/protocol.js';
 import { useCleanup } from '../../helpers/cleanup.js';
 import { recordingRelay, type Direction, type RecordingRelay } from '../../helpers/relay.js';
 import { rejection } from '../../helpers/rejection.js';
-import { listening, once, record, sleep, uniqueName, until } from '../../helpers/sockets.js';
+import { acceptingListener, listening, once, record, sleep, uniqueName, until } from '../../helpers/sockets.js';
 
 const { track } = useCleanup();
 
@@ -37,19 +37,7 @@ interface PairOptions {
 
 /** A listener, a client connected to it (through a relay if asked) and the connection it accepted, both open. */
 async function openPair(endpoint: { name: string; port?: number }, options: PairOptions = {}): Promise<Pair> {
-  const accepted: DataSocket[] = [];
-  const listener = track(
-    DataSocket.listen(
-      (connection) => {
-        accepted.push(track(connection));
-        return true;
-      },
-      endpoint.name,
-      endpoint.port,
-      options.listen,
-    ),
-  );
-  await listening(listener);
+  const { listener, accepted } = await acceptingListener(track, endpoint, options.listen);
   let relay: RecordingRelay | undefined;
   let at = { name: listener.address.name, port: listener.address.port };
   if (options.relay === true) {
