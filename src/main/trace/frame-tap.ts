@@ -80,10 +80,15 @@ export class FrameTap {
         i += take;
         continue;
       }
-      const take = Math.min(FRAME_HEADER_BYTES - this.#headLength, n - i);
-      this.#head.set(chunk.subarray(i, i + take), this.#headLength);
-      this.#headLength += take;
-      i += take;
+      // A whole header in the chunk is read where it is; only one split across chunks is gathered.
+      if (this.#headLength === 0 && n - i >= FRAME_HEADER_BYTES) {
+        this.#skip = readFrameLength(chunk, i);
+        const kind = chunk[i + 4]!;
+        i += FRAME_HEADER_BYTES;
+        this.#frame(kind, 0, undefined);
+        continue;
+      }
+      while (this.#headLength < FRAME_HEADER_BYTES && i < n) this.#head[this.#headLength++] = chunk[i++]!;
       if (this.#headLength < FRAME_HEADER_BYTES) return;
       this.#headLength = 0;
       this.#skip = readFrameLength(this.#head, 0);
