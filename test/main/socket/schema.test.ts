@@ -63,8 +63,8 @@ interface Pair {
   serverEvents: ReturnType<typeof record>;
 }
 
-/** A listener with `listen` options and one client with `connect` options, both open. */
-async function openPair(endpoint: { name: string; port?: number }, options: { listen?: ListenOptions; connect?: ConnectOptions } = {}): Promise<Pair> {
+/** A listener with `options`, bound, that accepts every connection and records its events from its acceptance on. */
+async function recordingListener(endpoint: { name: string; port?: number }, options?: ListenOptions) {
   const accepted: { socket: DataSocket; events: ReturnType<typeof record> }[] = [];
   const listener = track(
     DataSocket.listen(
@@ -74,10 +74,16 @@ async function openPair(endpoint: { name: string; port?: number }, options: { li
       },
       endpoint.name,
       endpoint.port,
-      options.listen,
+      options,
     ),
   );
   await listening(listener);
+  return { listener, accepted };
+}
+
+/** A listener with `listen` options and one client with `connect` options, both open. */
+async function openPair(endpoint: { name: string; port?: number }, options: { listen?: ListenOptions; connect?: ConnectOptions } = {}): Promise<Pair> {
+  const { listener, accepted } = await recordingListener(endpoint, options.listen);
   const client = track(DataSocket.connect(listener.address.name, listener.address.port, options.connect));
   await once(client, 'connect');
   await until(() => accepted[0]?.socket.state === 'open');
@@ -99,19 +105,7 @@ for (const validator of VALIDATORS) {
     describe(`§12 schema with ${validator.name} over ${transport.name}`, () => {
       it("a listener's schema refuses a value in the middle of a stream: the values before it are delivered, it and the later ones never; that connection closes with ERR_DATASOCKET_INVALID_VALUE (the issue in the message); the listener's other connection is unaffected", async () => {
         const endpoint = transport.endpoint();
-        const accepted: { socket: DataSocket; events: ReturnType<typeof record> }[] = [];
-        const listener = track(
-          DataSocket.listen(
-            (connection) => {
-              accepted.push({ socket: track(connection), events: record(connection) });
-              return true;
-            },
-            endpoint.name,
-            endpoint.port,
-            { schema: validator.object },
-          ),
-        );
-        await listening(listener);
+        const { listener, accepted } = await recordingListener(endpoint, { schema: validator.object });
         const bad = track(DataSocket.connect(listener.address.name, listener.address.port));
         const badEvents = record(bad);
         await once(bad, 'connect');
